@@ -32,6 +32,8 @@ struct CoalignOptions {
   double learning_rate = 1e-3;  // Adam (reference, early_stop)
   // Polled between iterations; when it returns true the solver stops with CANCELLED.
   std::function<bool()> cancelled;
+  // Called now and then with (iterations done, max_iterations).
+  std::function<void(int, int)> progress;
 };
 
 struct CoalignResult {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "core/coalign.h"
 #include "core/pipeline_options.h"
+#include "core/snippet_depths.h"
 #include "core/video_io.h"
 
 namespace depthd {
@@ -54,7 +55,6 @@ absl::StatusOr<PipelineSummary> RunPipeline(DepthModel& model, const VideoFrames
 
 // Runs only inference (no alignment) and returns the snippet predictions; for tools and
 // benchmarks that compare co-alignment solvers on a model's real output.
-class SnippetDepths;
 absl::StatusOr<SnippetDepths> PredictSnippetDepths(DepthModel& model, const VideoFrames& video,
                                                    const PipelineOptions& options,
                                                    const PipelineCallbacks& callbacks = {});
