@@ -1,11 +1,16 @@
-// The fast co-alignment solver. It minimises the reference objective, not a proxy: each sweep
-// refreshes the per-frame targets (m_f, md_f, c_f, cd_f) from the current scales and shifts,
-// then moves every snippet's (s, t) by one damped 2x2 Gauss-Newton step on its own terms, with
-// the L1 terms majorised by reweighted least squares (IRLS). The stationary points are the
-// reference's (same gradient at fixed targets), but each sweep is a scatter/gather pass over the
-// sampled pixels instead of Adam's small steps on dense [rows x frames x pixels] tensors.
+// The fast co-alignment solver: Levenberg-Marquardt on the reference objective itself.
+//
+// The reference loss depends on every snippet's (s, t) through A = s x + t and through the
+// per-frame means m_f and md_f, which are linear in A. Each outer iteration builds the exact
+// sparse normal equations of an IRLS model of the loss (|r| ~ r^2 / 2|r0|, the inverse term
+// linearised), with the per-frame means differentiated rather than detached. Snippets couple
+// only with snippets that share a frame, so the 2S x 2S system is sparse; it is solved by
+// block-preconditioned conjugate gradients. Steps are accepted only when the true objective
+// falls, so the solver ends at a point no worse than where it started and, unlike Adam's small
+// steps, converges in a few dozen iterations.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -17,168 +22,404 @@ namespace depthd::coalign_internal {
 namespace {
 
 constexpr float kInverseClip = 1e-3f;  // the reference's clip before 1/A
-constexpr double kIrlsFloor = 1e-4;    // residual floor, relative to the frame's scale
+constexpr float kIrlsFloor = 1e-4f;    // residual floor, relative to the frame's scale
 
-struct SnippetTerms {
-  double h_ss = 0, h_st = 0, h_tt = 0, g_s = 0, g_t = 0;
+// 2x2 block between snippets i (rows) and l (columns): [ss, st, ts, tt].
+struct Block {
+  double v[4] = {0, 0, 0, 0};
 };
 
-// This snippet's share of the objective at (s, t) against fixed targets.
-double SnippetEnergy(const SampledSnippets& sampled, const FrameTargets& targets, int snippet,
-                     double s, double t, double inv_z, double reg_scale, double reg_shift) {
-  const int64_t P = sampled.pixels;
-  double energy = 0.0;
-  for (int64_t slot : sampled.snippet_slots[snippet]) {
-    const int f = sampled.slot_frame[slot];
-    const float* x = sampled.values.data() + slot * P;
-    const float* m = targets.mean.data() + f * P;
-    const float* md = targets.inverse_mean.data() + f * P;
-    const float sf = static_cast<float>(s), tf = static_cast<float>(t);
-    double depth_sum = 0.0, inverse_sum = 0.0;
-    for (int64_t p = 0; p < P; ++p) {
-      const float a = sf * x[p] + tf;
-      depth_sum += std::fabs(a - m[p]);
-      inverse_sum += std::fabs(1.0f / std::max(a, kInverseClip) - md[p]);
-    }
-    energy += (depth_sum / targets.scale[f] + inverse_sum / targets.inverse_scale[f]) * inv_z;
-  }
-  const double below = std::max(0.0, 1.0 - s);
-  return energy + reg_scale * below * below + reg_shift * t * t;
-}
+// Block-sparse symmetric matrix: for every snippet the snippets it shares a frame with.
+struct SparseSystem {
+  std::vector<std::vector<int>> neighbours;   // sorted, includes the snippet itself
+  std::vector<std::vector<Block>> blocks;     // parallel to neighbours
+  std::vector<int> diagonal;                  // index of the snippet itself in its row
 
-SnippetTerms GaussNewtonTerms(const SampledSnippets& sampled, const FrameTargets& targets,
-                              int snippet, double s, double t, double inv_z) {
-  const int64_t P = sampled.pixels;
-  SnippetTerms terms;
-  const float sf = static_cast<float>(s), tf = static_cast<float>(t);
-  for (int64_t slot : sampled.snippet_slots[snippet]) {
-    const int f = sampled.slot_frame[slot];
-    const float* x = sampled.values.data() + slot * P;
-    const float* m = targets.mean.data() + f * P;
-    const float* md = targets.inverse_mean.data() + f * P;
-    const float c = static_cast<float>(targets.scale[f]);
-    const float cd = static_cast<float>(targets.inverse_scale[f]);
-    const float floor_d = static_cast<float>(kIrlsFloor) * c;
-    const float floor_i = static_cast<float>(kIrlsFloor) * cd;
-    // Float accumulators per slot keep the inner loop vectorisable; slots are ~10^3 pixels.
-    float hss = 0, hst = 0, htt = 0, gs = 0, gt = 0;
-    for (int64_t p = 0; p < P; ++p) {
-      const float xv = x[p];
-      const float a = sf * xv + tf;
-      // Depth term |a - m| / c: IRLS weight 1 / (c |r|), Jacobian (x, 1).
-      const float r = a - m[p];
-      const float w = 1.0f / (c * std::max(std::fabs(r), floor_d));
-      hss += w * xv * xv;
-      hst += w * xv;
-      htt += w;
-      gs += w * r * xv;
-      gt += w * r;
-      // Inverse term |1/max(a, clip) - md| / cd: Jacobian -(x, 1) / a^2 above the clip.
-      if (a > kInverseClip) {
-        const float inv = 1.0f / a;
-        const float q = inv - md[p];
-        const float wi = 1.0f / (cd * std::max(std::fabs(q), floor_i));
-        const float j = inv * inv;  // -d(1/a)/dt
-        const float wj2 = wi * j * j;
-        hss += wj2 * xv * xv;
-        hst += wj2 * xv;
-        htt += wj2;
-        gs -= wi * q * j * xv;
-        gt -= wi * q * j;
+  int Find(int row, int column) const {
+    const auto& n = neighbours[row];
+    return static_cast<int>(std::lower_bound(n.begin(), n.end(), column) - n.begin());
+  }
+  void Clear() {
+    for (auto& row : blocks) std::fill(row.begin(), row.end(), Block{});
+  }
+  // y = H x, x and y of length 2S as (s0, t0, s1, t1, ...).
+  void Multiply(const std::vector<double>& x, std::vector<double>* y) const {
+    const int S = static_cast<int>(neighbours.size());
+    at::parallel_for(0, S, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        double ys = 0, yt = 0;
+        for (size_t k = 0; k < neighbours[i].size(); ++k) {
+          const int l = neighbours[i][k];
+          const double* b = blocks[i][k].v;
+          ys += b[0] * x[2 * l] + b[1] * x[2 * l + 1];
+          yt += b[2] * x[2 * l] + b[3] * x[2 * l + 1];
+        }
+        (*y)[2 * i] = ys;
+        (*y)[2 * i + 1] = yt;
+      }
+    });
+  }
+};
+
+// Per frame: the block index of every (slot j, slot l) pair, to scatter frame-local sums.
+struct FramePairs {
+  std::vector<std::vector<int>> index;  // [frame][j * n + l]
+};
+
+SparseSystem BuildStructure(const SampledSnippets& sampled, FramePairs* pairs) {
+  const int S = static_cast<int>(sampled.snippet_slots.size());
+  SparseSystem system;
+  system.neighbours.resize(S);
+  for (const auto& slots : sampled.frame_slots) {
+    for (int64_t a : slots) {
+      for (int64_t b : slots) {
+        system.neighbours[sampled.slot_snippet[a]].push_back(sampled.slot_snippet[b]);
       }
     }
-    terms.h_ss += hss;
-    terms.h_st += hst;
-    terms.h_tt += htt;
-    terms.g_s += gs;
-    terms.g_t += gt;
   }
-  terms.h_ss *= inv_z;
-  terms.h_st *= inv_z;
-  terms.h_tt *= inv_z;
-  terms.g_s *= inv_z;
-  terms.g_t *= inv_z;
-  return terms;
+  system.blocks.resize(S);
+  system.diagonal.resize(S);
+  for (int i = 0; i < S; ++i) {
+    auto& n = system.neighbours[i];
+    n.push_back(i);
+    std::sort(n.begin(), n.end());
+    n.erase(std::unique(n.begin(), n.end()), n.end());
+    system.blocks[i].resize(n.size());
+    system.diagonal[i] = system.Find(i, i);
+  }
+  pairs->index.resize(sampled.num_frames);
+  for (int f = 0; f < sampled.num_frames; ++f) {
+    const auto& slots = sampled.frame_slots[f];
+    const int n = static_cast<int>(slots.size());
+    pairs->index[f].resize(n * n);
+    for (int j = 0; j < n; ++j) {
+      for (int l = 0; l < n; ++l) {
+        pairs->index[f][j * n + l] =
+            system.Find(sampled.slot_snippet[slots[j]], sampled.slot_snippet[slots[l]]);
+      }
+    }
+  }
+  return system;
+}
+
+// Frame-local sums for one data term of one frame: gradient per slot and 2x2 blocks per pair.
+struct FrameSums {
+  std::vector<double> grad;   // [n][2]
+  std::vector<double> pairs;  // [n][n][4]
+};
+
+// Adds one L1 data term of a frame: residuals r_k = e_k - mean_j e_j with e_k the per-slot
+// quantity (A or 1/A), weights w_k, and the derivatives of e_k along s (u_k) and t (v_k).
+void AccumulateTerm(int n, int64_t P, const std::vector<const float*>& r,
+                    const std::vector<const float*>& w, const std::vector<const float*>& u,
+                    const std::vector<const float*>& v, std::vector<float>* scratch,
+                    FrameSums* sums) {
+  const float inv_n = 1.0f / n;
+  std::vector<float>& W = *scratch;  // sum_k w_k, then sum_k w_k r_k
+  W.assign(2 * P, 0.0f);
+  float* w_sum = W.data();
+  float* wr_sum = W.data() + P;
+  for (int k = 0; k < n; ++k) {
+    for (int64_t p = 0; p < P; ++p) {
+      w_sum[p] += w[k][p];
+      wr_sum[p] += w[k][p] * r[k][p];
+    }
+  }
+  // Gradient of sum_k w_k r_k^2 / 2 through the means: gamma_j = w_j r_j - mean_k w_k r_k.
+  for (int j = 0; j < n; ++j) {
+    double gs = 0, gt = 0;
+    for (int64_t p = 0; p < P; ++p) {
+      const float gamma = w[j][p] * r[j][p] - wr_sum[p] * inv_n;
+      gs += gamma * u[j][p];
+      gt += gamma * v[j][p];
+    }
+    sums->grad[2 * j] += gs;
+    sums->grad[2 * j + 1] += gt;
+  }
+  // Hessian: coef_jl = w_j [j == l] - (w_j + w_l) / n + W / n^2, times the outer product of
+  // the (u, v) derivatives of slots j and l.
+  const float inv_n2 = inv_n * inv_n;
+  for (int j = 0; j < n; ++j) {
+    for (int l = j; l < n; ++l) {
+      float ss = 0, st = 0, ts = 0, tt = 0;
+      const float* wj = w[j];
+      const float* wl = w[l];
+      const float* uj = u[j];
+      const float* ul = u[l];
+      const float* vj = v[j];
+      const float* vl = v[l];
+      const float diag = j == l ? 1.0f : 0.0f;
+      for (int64_t p = 0; p < P; ++p) {
+        const float coef = diag * wj[p] - (wj[p] + wl[p]) * inv_n + w_sum[p] * inv_n2;
+        ss += coef * uj[p] * ul[p];
+        st += coef * uj[p] * vl[p];
+        ts += coef * vj[p] * ul[p];
+        tt += coef * vj[p] * vl[p];
+      }
+      double* b = &sums->pairs[(j * n + l) * 4];
+      b[0] += ss; b[1] += st; b[2] += ts; b[3] += tt;
+      if (l != j) {
+        double* bt = &sums->pairs[(l * n + j) * 4];
+        bt[0] += ss; bt[1] += ts; bt[2] += st; bt[3] += tt;
+      }
+    }
+  }
+}
+
+// Builds gradient and Hessian of the IRLS model of the objective at (s, t), whose targets
+// are in `targets`.
+void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
+              const FramePairs& pairs, const std::vector<double>& s, const std::vector<double>& t,
+              double inv_z, SparseSystem* system, std::vector<double>* gradient) {
+  const int64_t P = sampled.pixels;
+  const int F = sampled.num_frames;
+  std::vector<FrameSums> frame_sums(F);
+  at::parallel_for(0, F, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t f = begin; f < end; ++f) {
+      const auto& slots = sampled.frame_slots[f];
+      const int n = static_cast<int>(slots.size());
+      FrameSums& sums = frame_sums[f];
+      sums.grad.assign(2 * n, 0.0);
+      sums.pairs.assign(n * n * 4, 0.0);
+      const float c = static_cast<float>(targets.scale[f]);
+      const float cd = static_cast<float>(targets.inverse_scale[f]);
+      const float* m = targets.mean.data() + f * P;
+      const float* md = targets.inverse_mean.data() + f * P;
+      // Per slot: residuals, weights and derivatives of both terms.
+      std::vector<float> buffer(static_cast<size_t>(n) * P * 7);
+      std::vector<const float*> r(n), w(n), x(n), one(n), ri(n), wi(n), ui(n), vi(n);
+      const std::vector<float> ones(P, 1.0f);
+      for (int k = 0; k < n; ++k) {
+        const int64_t slot = slots[k];
+        const int snippet = sampled.slot_snippet[slot];
+        const float sk = static_cast<float>(s[snippet]);
+        const float tk = static_cast<float>(t[snippet]);
+        const float* xk = sampled.values.data() + slot * P;
+        float* rk = buffer.data() + (k * 7 + 0) * P;
+        float* wk = buffer.data() + (k * 7 + 1) * P;
+        float* rik = buffer.data() + (k * 7 + 2) * P;
+        float* wik = buffer.data() + (k * 7 + 3) * P;
+        float* uik = buffer.data() + (k * 7 + 4) * P;
+        float* vik = buffer.data() + (k * 7 + 5) * P;
+        const float wscale = static_cast<float>(inv_z);
+        for (int64_t p = 0; p < P; ++p) {
+          const float a = sk * xk[p] + tk;
+          const float res = a - m[p];
+          rk[p] = res;
+          wk[p] = wscale / (c * std::max(std::fabs(res), kIrlsFloor * c));
+          const bool live = a > kInverseClip;
+          const float inv = 1.0f / std::max(a, kInverseClip);
+          const float q = inv - md[p];
+          rik[p] = q;
+          wik[p] = wscale / (cd * std::max(std::fabs(q), kIrlsFloor * cd));
+          const float rho = live ? -inv * inv : 0.0f;  // d(1/A)/dA
+          uik[p] = rho * xk[p];
+          vik[p] = rho;
+        }
+        r[k] = rk; w[k] = wk; x[k] = xk; one[k] = ones.data();
+        ri[k] = rik; wi[k] = wik; ui[k] = uik; vi[k] = vik;
+      }
+      AccumulateTerm(n, P, r, w, x, one, &scratch, &sums);
+      AccumulateTerm(n, P, ri, wi, ui, vi, &scratch, &sums);
+    }
+  });
+
+  system->Clear();
+  gradient->assign(2 * s.size(), 0.0);
+  for (int f = 0; f < F; ++f) {
+    const auto& slots = sampled.frame_slots[f];
+    const int n = static_cast<int>(slots.size());
+    const FrameSums& sums = frame_sums[f];
+    for (int j = 0; j < n; ++j) {
+      const int i = sampled.slot_snippet[slots[j]];
+      (*gradient)[2 * i] += sums.grad[2 * j];
+      (*gradient)[2 * i + 1] += sums.grad[2 * j + 1];
+      for (int l = 0; l < n; ++l) {
+        double* b = system->blocks[i][pairs.index[f][j * n + l]].v;
+        const double* src = &sums.pairs[(j * n + l) * 4];
+        for (int e = 0; e < 4; ++e) b[e] += src[e];
+      }
+    }
+  }
+}
+
+// Solves (H + lambda diag(H)) x = -g by conjugate gradients with a 2x2 block-Jacobi
+// preconditioner.
+std::vector<double> SolveDamped(const SparseSystem& system, const std::vector<double>& gradient,
+                                double lambda) {
+  const int S = static_cast<int>(system.neighbours.size());
+  const size_t n = gradient.size();
+  std::vector<double> diag_ss(S), diag_tt(S);
+  std::vector<double> pre(4 * S);
+  for (int i = 0; i < S; ++i) {
+    const double* b = system.blocks[i][system.diagonal[i]].v;
+    diag_ss[i] = b[0] * lambda;
+    diag_tt[i] = b[3] * lambda;
+    const double a = b[0] + diag_ss[i], c = b[3] + diag_tt[i];
+    const double off = 0.5 * (b[1] + b[2]);
+    double det = a * c - off * off;
+    if (!(det > 0)) det = std::max(a * c, 1e-300);
+    pre[4 * i] = c / det;
+    pre[4 * i + 1] = -off / det;
+    pre[4 * i + 2] = -off / det;
+    pre[4 * i + 3] = a / det;
+  }
+  auto apply = [&](const std::vector<double>& in, std::vector<double>* out) {
+    system.Multiply(in, out);
+    for (int i = 0; i < S; ++i) {
+      (*out)[2 * i] += diag_ss[i] * in[2 * i];
+      (*out)[2 * i + 1] += diag_tt[i] * in[2 * i + 1];
+    }
+  };
+  auto precondition = [&](const std::vector<double>& in, std::vector<double>* out) {
+    for (int i = 0; i < S; ++i) {
+      (*out)[2 * i] = pre[4 * i] * in[2 * i] + pre[4 * i + 1] * in[2 * i + 1];
+      (*out)[2 * i + 1] = pre[4 * i + 2] * in[2 * i] + pre[4 * i + 3] * in[2 * i + 1];
+    }
+  };
+  std::vector<double> x(n, 0.0), r(n), z(n), p(n), q(n);
+  for (size_t k = 0; k < n; ++k) r[k] = -gradient[k];
+  precondition(r, &z);
+  p = z;
+  double rz = 0, norm_b = 0;
+  for (size_t k = 0; k < n; ++k) {
+    rz += r[k] * z[k];
+    norm_b += r[k] * r[k];
+  }
+  const double stop = 1e-20 * norm_b;
+  const int max_iterations = static_cast<int>(std::min<size_t>(4 * n + 10, 5000));
+  for (int it = 0; it < max_iterations; ++it) {
+    apply(p, &q);
+    double pq = 0;
+    for (size_t k = 0; k < n; ++k) pq += p[k] * q[k];
+    if (!(pq > 0)) break;
+    const double alpha = rz / pq;
+    double norm_r = 0;
+    for (size_t k = 0; k < n; ++k) {
+      x[k] += alpha * p[k];
+      r[k] -= alpha * q[k];
+      norm_r += r[k] * r[k];
+    }
+    if (norm_r <= stop) break;
+    precondition(r, &z);
+    double rz_new = 0;
+    for (size_t k = 0; k < n; ++k) rz_new += r[k] * z[k];
+    const double beta = rz_new / rz;
+    rz = rz_new;
+    for (size_t k = 0; k < n; ++k) p[k] = z[k] + beta * p[k];
+  }
+  return x;
+}
+
+// The objective at (s, t), leaving the targets of (s, t) in `targets`.
+double Evaluate(const SampledSnippets& sampled, const std::vector<double>& s,
+                const std::vector<double>& t, FrameTargets* targets) {
+  ComputeTargets(sampled, s, t, targets);
+  const int64_t P = sampled.pixels;
+  std::vector<double> per_frame(sampled.num_frames, 0.0);
+  at::parallel_for(0, sampled.num_frames, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t f = begin; f < end; ++f) {
+      const float* m = targets->mean.data() + f * P;
+      const float* md = targets->inverse_mean.data() + f * P;
+      double depth_sum = 0.0, inverse_sum = 0.0;
+      for (int64_t slot : sampled.frame_slots[f]) {
+        const int snippet = sampled.slot_snippet[slot];
+        const float sc = static_cast<float>(s[snippet]);
+        const float sh = static_cast<float>(t[snippet]);
+        const float* x = sampled.values.data() + slot * P;
+        float ds = 0, is = 0;
+        for (int64_t p = 0; p < P; ++p) {
+          const float a = sc * x[p] + sh;
+          ds += std::fabs(a - m[p]);
+          is += std::fabs(1.0f / std::max(a, kInverseClip) - md[p]);
+        }
+        depth_sum += ds;
+        inverse_sum += is;
+      }
+      per_frame[f] = depth_sum / targets->scale[f] + inverse_sum / targets->inverse_scale[f];
+    }
+  });
+  double data = 0.0;
+  for (double v : per_frame) data += v;
+  return data / sampled.Normaliser() + SoftConstraints(sampled, s, t);
 }
 
 }  // namespace
 
 absl::StatusOr<CoalignResult> SolveFast(const SampledSnippets& sampled,
                                         const CoalignOptions& options) {
-  const int num_snippets = static_cast<int>(sampled.snippet_slots.size());
-  std::vector<double> s(num_snippets, 1.0), t(num_snippets, 0.0);
+  const int S = static_cast<int>(sampled.snippet_slots.size());
   const double inv_z = 1.0 / sampled.Normaliser();
+  FramePairs pairs;
+  SparseSystem system = BuildStructure(sampled, &pairs);
 
   // Soft constraints per snippet: 0.1 mean relu(1 - s)^2 + 10 mean t^2 within its group.
-  std::vector<double> reg_scale(num_snippets), reg_shift(num_snippets);
-  for (int k = 0; k < num_snippets; ++k) {
+  std::vector<double> reg_scale(S), reg_shift(S);
+  for (int k = 0; k < S; ++k) {
     const double n = sampled.group_sizes[sampled.snippet_group[k]];
     reg_scale[k] = 0.1 / n;
     reg_shift[k] = 10.0 / n;
   }
-
-  // Shifts are compared in units of the typical depth value, scales as they are.
+  // Shift changes are measured in units of the typical depth value, scale changes as they are.
   double depth_unit = 0.0;
   for (float v : sampled.values) depth_unit += v;
   depth_unit = std::max(depth_unit / std::max<size_t>(sampled.values.size(), 1), 1e-12);
 
-  FrameTargets targets;
-  CoalignResult result;
-  int sweep = 0;
+  std::vector<double> s(S, 1.0), t(S, 0.0), s_try(S), t_try(S), gradient;
+  FrameTargets targets, targets_try;
+  double objective = Evaluate(sampled, s, t, &targets);
+  double lambda = 1e-3;
+  int iteration = 0;
   bool converged = false;
-  for (; sweep < options.max_iterations; ++sweep) {
+  for (; iteration < options.max_iterations; ++iteration) {
     if (options.cancelled && options.cancelled()) {
       return absl::CancelledError("co-alignment cancelled");
     }
-    if (options.progress) options.progress(sweep, options.max_iterations);
-    ComputeTargets(sampled, s, t, &targets);
-    std::vector<double> change(num_snippets, 0.0);
-    at::parallel_for(0, num_snippets, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        const SnippetTerms terms = GaussNewtonTerms(sampled, targets, k, s[k], t[k], inv_z);
-        double h_ss = terms.h_ss, h_st = terms.h_st, h_tt = terms.h_tt;
-        double g_s = terms.g_s, g_t = terms.g_t;
-        if (s[k] < 1.0) {
-          h_ss += 2.0 * reg_scale[k];
-          g_s -= 2.0 * reg_scale[k] * (1.0 - s[k]);
-        }
-        h_tt += 2.0 * reg_shift[k];
-        g_t += 2.0 * reg_shift[k] * t[k];
-        // Levenberg damping keeps the 2x2 system well posed for flat snippets.
-        h_ss *= 1.0 + 1e-9;
-        h_tt *= 1.0 + 1e-9;
-        h_ss += 1e-15;
-        h_tt += 1e-15;
-        const double det = h_ss * h_tt - h_st * h_st;
-        if (!(det > 0.0) || !std::isfinite(det)) continue;
-        double ds = -(h_tt * g_s - h_st * g_t) / det;
-        double dt = -(h_ss * g_t - h_st * g_s) / det;
-        // Backtrack until this snippet's energy against the fixed targets does not rise.
-        const double e0 = SnippetEnergy(sampled, targets, k, s[k], t[k], inv_z, reg_scale[k],
-                                        reg_shift[k]);
-        for (int tries = 0; tries < 6; ++tries) {
-          const double e1 = SnippetEnergy(sampled, targets, k, s[k] + ds, t[k] + dt, inv_z,
-                                          reg_scale[k], reg_shift[k]);
-          if (e1 <= e0) break;
-          ds *= 0.5;
-          dt *= 0.5;
-          if (tries == 5) ds = dt = 0.0;
-        }
-        s[k] += ds;
-        t[k] += dt;
-        change[k] = std::fabs(ds) + std::fabs(dt) / depth_unit;
+    if (options.progress) options.progress(iteration, options.max_iterations);
+    Assemble(sampled, targets, pairs, s, t, inv_z, &system, &gradient);
+    for (int k = 0; k < S; ++k) {
+      Block& d = system.blocks[k][system.diagonal[k]];
+      if (s[k] < 1.0) {
+        d.v[0] += 2.0 * reg_scale[k];
+        gradient[2 * k] -= 2.0 * reg_scale[k] * (1.0 - s[k]);
       }
-    });
-    const double max_change = *std::max_element(change.begin(), change.end());
-    if (max_change < options.tolerance) {
+      d.v[3] += 2.0 * reg_shift[k];
+      gradient[2 * k + 1] += 2.0 * reg_shift[k] * t[k];
+    }
+    bool accepted = false;
+    double max_change = 0.0;
+    for (int attempt = 0; attempt < 12 && !accepted; ++attempt) {
+      const std::vector<double> step = SolveDamped(system, gradient, lambda);
+      max_change = 0.0;
+      for (int k = 0; k < S; ++k) {
+        s_try[k] = s[k] + step[2 * k];
+        t_try[k] = t[k] + step[2 * k + 1];
+        max_change = std::max(max_change,
+                              std::fabs(step[2 * k]) + std::fabs(step[2 * k + 1]) / depth_unit);
+      }
+      const double candidate = Evaluate(sampled, s_try, t_try, &targets_try);
+      if (candidate <= objective) {
+        accepted = true;
+        objective = candidate;
+        s.swap(s_try);
+        t.swap(t_try);
+        std::swap(targets, targets_try);
+        lambda = std::max(lambda * 0.3, 1e-9);
+      } else {
+        lambda *= 10.0;
+        if (max_change < options.tolerance) break;  // even tiny steps do not help: at optimum
+      }
+    }
+    if (!accepted || max_change < options.tolerance) {
       converged = true;
-      ++sweep;
+      ++iteration;
       break;
     }
   }
 
-  result = ToResult(sampled, s, t);
-  result.iterations = sweep;
+  CoalignResult result = ToResult(sampled, s, t);
+  result.iterations = iteration;
   result.converged = converged;
   result.final_loss = Objective(sampled, s, t);
   result.solver = CoalignSolver::kFast;

@@ -1,5 +1,5 @@
-// Test inputs for co-alignment: a known depth video, and snippet predictions made from it with a
-// random scale and shift per snippet plus noise (what an affine-invariant network returns).
+// Test inputs for co-alignment: a small procedural depth video; the distortion into snippet
+// predictions lives in tools/synth/distorted_snippets.h, shared with bench/coalign.
 #ifndef DEPTHD_TESTS_TESTING_SYNTHETIC_SNIPPETS_H_
 #define DEPTHD_TESTS_TESTING_SYNTHETIC_SNIPPETS_H_
 
@@ -12,6 +12,7 @@
 
 #include "core/snippet_depths.h"
 #include "core/snippet_plan.h"
+#include "tools/synth/distorted_snippets.h"
 
 namespace depthd::testing {
 
@@ -39,61 +40,9 @@ inline std::vector<cv::Mat> MakeDepthVideo(int frames, int height, int width) {
   return video;
 }
 
-struct Distortion {
-  double log_scale_sigma = 0.1;
-  double shift_sigma = 0.05;
-  double noise_sigma = 0.005;
-  uint64_t seed = 7;
-};
-
-// Snippet predictions: s_i * depth + t_i + noise, s_i log-normal, t_i normal.
-inline SnippetDepths DistortedSnippets(const std::vector<cv::Mat>& video, const SnippetPlan& plan,
-                                       const Distortion& distortion) {
-  const int height = video.front().rows, width = video.front().cols;
-  SnippetDepths depths(plan, height, width);
-  std::mt19937_64 rng(distortion.seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  for (size_t g = 0; g < plan.groups.size(); ++g) {
-    const SnippetGroup& group = plan.groups[g];
-    for (size_t i = 0; i < group.snippets.size(); ++i) {
-      const double s = std::exp(distortion.log_scale_sigma * normal(rng));
-      const double t = distortion.shift_sigma * normal(rng);
-      for (int j = 0; j < group.snippet_length; ++j) {
-        const cv::Mat& truth = video[group.snippets[i][j]];
-        float* dst = depths.Slot(g, i, j);
-        const float* src = truth.ptr<float>();
-        for (int64_t p = 0; p < depths.pixels(); ++p) {
-          dst[p] = static_cast<float>(s * src[p] + t + distortion.noise_sigma * normal(rng));
-        }
-      }
-    }
-  }
-  return depths;
-}
-
-// Mean absolute error on [0, 1] after one global least-squares scale and shift.
-inline double AlignedMae(const std::vector<cv::Mat>& pred, const std::vector<cv::Mat>& truth) {
-  double sxx = 0, sx = 0, sxy = 0, sy = 0, n = 0;
-  for (size_t f = 0; f < pred.size(); ++f) {
-    const float* p = pred[f].ptr<float>();
-    const float* g = truth[f].ptr<float>();
-    for (int64_t k = 0; k < static_cast<int64_t>(pred[f].total()); ++k) {
-      sxx += p[k] * p[k]; sx += p[k]; sxy += p[k] * g[k]; sy += g[k]; n += 1;
-    }
-  }
-  const double det = n * sxx - sx * sx;
-  const double a = det != 0 ? (n * sxy - sx * sy) / det : 1.0;
-  const double b = (sy - a * sx) / n;
-  double err = 0;
-  for (size_t f = 0; f < pred.size(); ++f) {
-    const float* p = pred[f].ptr<float>();
-    const float* g = truth[f].ptr<float>();
-    for (int64_t k = 0; k < static_cast<int64_t>(pred[f].total()); ++k) {
-      err += std::fabs(a * p[k] + b - g[k]);
-    }
-  }
-  return err / n;
-}
+using synth::AlignedMae;
+using synth::DistortedSnippets;
+using synth::Distortion;
 
 }  // namespace depthd::testing
 
