@@ -15,7 +15,7 @@ PACKAGES=(
   ffmpeg
   prometheus
   python3 python3-grpcio python3-protobuf python3-numpy
-  curl
+  curl bc
 )
 
 missing=()

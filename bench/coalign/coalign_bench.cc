@@ -1,0 +1,405 @@
+// bench_coalign: co-alignment solvers side by side on realistic snippet sets.
+//
+//  (a) synthetic: a depth video rendered by tools/synth, every snippet distorted by a random
+//      scale and shift plus noise; the truth is known, so AbsRel against it is reported.
+//  (b) real predictions: the embedded model's snippets on a rendered video and on real videos.
+//
+// For every case and solver: median wall time over --runs, iterations, the reference objective
+// at the result, the merged depth's MAE against the `reference` solver's, AbsRel against the
+// truth (when known), and for `fast` the MAE between its result and a 100x tighter tolerance.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/coalign.h"
+#include "core/depth_metrics.h"
+#include "core/device.h"
+#include "core/merge.h"
+#include "core/model_loader.h"
+#include "core/pipeline.h"
+#include "core/pipeline_options.h"
+#include "core/video_io.h"
+#include "tools/synth/distorted_snippets.h"
+#include "tools/synth/synth.h"
+
+ABSL_FLAG(int, frames, 100, "frames of the synthetic case");
+ABSL_FLAG(int, width, 768, "processing width of the synthetic case");
+ABSL_FLAG(int, height, 432, "processing height of the synthetic case");
+ABSL_FLAG(int, long_frames, 1000, "frames of the long synthetic case (fast only); 0 skips it");
+ABSL_FLAG(std::string, dilation_sets, "1,25;1,10,25", "dilation sets, ';'-separated");
+ABSL_FLAG(int, runs, 5, "timed runs per solver (median reported)");
+ABSL_FLAG(int, reference_runs, 5, "timed runs of the reference solver (it is slow)");
+ABSL_FLAG(double, scale_sigma, 0.3, "log-normal sigma of the per-snippet scale");
+ABSL_FLAG(double, shift_sigma, 0.3, "sigma of the per-snippet shift");
+ABSL_FLAG(double, noise_sigma, 0.01, "per-pixel noise");
+ABSL_FLAG(uint64_t, seed, 100123, "synth seed (held-out range) and distortion seed");
+ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads");
+ABSL_FLAG(bool, model_cases, true, "also run case (b) with the embedded model");
+ABSL_FLAG(std::string, videos, "../shared/videos", "folder of real videos for case (b), if present");
+ABSL_FLAG(int, model_res, 384, "processing resolution of case (b)");
+ABSL_FLAG(std::string, json, "", "write the results as JSON here");
+
+namespace depthd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::vector<int>> ParseDilationSets(const std::string& text) {
+  std::vector<std::vector<int>> sets;
+  for (absl::string_view set : absl::StrSplit(text, ';', absl::SkipEmpty())) {
+    std::vector<int> dilations;
+    for (absl::string_view d : absl::StrSplit(set, ',', absl::SkipEmpty())) {
+      dilations.push_back(std::stoi(std::string(d)));
+    }
+    sets.push_back(dilations);
+  }
+  return sets;
+}
+
+// Peak resident memory in bytes, and a way to reset it (Linux clear_refs "5").
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+int64_t RssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+struct Case {
+  std::string name;
+  std::vector<int> dilations;
+  SnippetDepths depths;
+  std::vector<cv::Mat> truth;  // metres, 0 = unknown; empty when there is none
+};
+
+struct SolverRow {
+  std::string solver;
+  double median_seconds = 0;
+  int iterations = 0;
+  bool converged = false;
+  double objective = 0;
+  std::optional<double> mae_vs_reference;
+  std::optional<double> abs_rel;
+  std::optional<double> tight_tolerance_mae;
+};
+
+double MeanAbsDiff(const std::vector<cv::Mat>& a, const std::vector<cv::Mat>& b) {
+  double sum = 0;
+  int64_t n = 0;
+  for (size_t f = 0; f < a.size(); ++f) {
+    sum += cv::norm(a[f], b[f], cv::NORM_L1);
+    n += a[f].total();
+  }
+  return sum / n;
+}
+
+std::vector<cv::Mat> ResizeAll(const std::vector<cv::Mat>& frames, cv::Size size) {
+  std::vector<cv::Mat> out;
+  for (const cv::Mat& f : frames) out.push_back(ResizeTo(f, size, Resample::kNearest));
+  return out;
+}
+
+SolverRow RunSolver(const Case& c, CoalignSolver solver, int runs,
+                    const std::vector<cv::Mat>* reference_merge,
+                    std::vector<cv::Mat>* merged_out) {
+  SolverRow row;
+  row.solver = CoalignSolverName(solver);
+  CoalignOptions options;
+  options.solver = solver;
+  std::vector<double> times;
+  CoalignResult result;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = Clock::now();
+    auto solved = Coalign(c.depths, options);
+    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    if (!solved.ok()) {
+      std::cerr << "bench_coalign: " << solved.status() << "\n";
+      std::exit(1);
+    }
+    result = *solved;
+  }
+  std::sort(times.begin(), times.end());
+  row.median_seconds = times[times.size() / 2];
+  row.iterations = result.iterations;
+  row.converged = result.converged;
+  row.objective = result.final_loss;
+  auto merged = MergeToFrames(c.depths, result);
+  if (!merged.ok()) std::exit(1);
+  if (reference_merge) row.mae_vs_reference = MeanAbsDiff(*merged, *reference_merge);
+  if (!c.truth.empty()) {
+    auto accuracy = EvaluateDepth(*merged, c.truth);
+    if (accuracy.ok()) row.abs_rel = accuracy->abs_rel;
+  }
+  if (solver == CoalignSolver::kFast) {
+    CoalignOptions tight = options;
+    tight.tolerance = options.tolerance / 100.0;
+    auto tight_result = Coalign(c.depths, tight);
+    if (tight_result.ok()) {
+      row.tight_tolerance_mae = MeanAbsDiff(*merged, *MergeToFrames(c.depths, *tight_result));
+    }
+  }
+  if (merged_out) *merged_out = std::move(*merged);
+  return row;
+}
+
+std::string Opt(const std::optional<double>& v, const char* fmt = "%.4f") {
+  return v ? absl::StrFormat(fmt, *v) : std::string("-");
+}
+
+}  // namespace
+}  // namespace depthd
+
+int main(int argc, char** argv) {
+  using namespace depthd;
+  absl::SetProgramUsageMessage("Benchmarks the co-alignment solvers (reference, early_stop, fast).");
+  absl::ParseCommandLine(argc, argv);
+  SetTorchThreads(absl::GetFlag(FLAGS_threads));
+
+  const int frames = absl::GetFlag(FLAGS_frames);
+  const int width = absl::GetFlag(FLAGS_width), height = absl::GetFlag(FLAGS_height);
+  synth::Distortion distortion;
+  distortion.log_scale_sigma = absl::GetFlag(FLAGS_scale_sigma);
+  distortion.shift_sigma = absl::GetFlag(FLAGS_shift_sigma);
+  distortion.noise_sigma = absl::GetFlag(FLAGS_noise_sigma);
+  distortion.seed = absl::GetFlag(FLAGS_seed);
+
+  // The synthetic depth video: metric depth, sky (0) set to the farthest valid depth before
+  // normalising to [0, 1] so the distorted snippets stay finite.
+  auto render = [&](int n) {
+    synth::SceneOptions scene;
+    scene.seed = absl::GetFlag(FLAGS_seed);
+    scene.width = width;
+    scene.height = height;
+    scene.num_frames = n;
+    auto video = synth::RenderVideo(scene);
+    if (!video.ok()) {
+      std::cerr << "bench_coalign: " << video.status() << "\n";
+      std::exit(1);
+    }
+    return std::move(*video);
+  };
+  auto normalised = [](const std::vector<cv::Mat>& depth) {
+    double far = 0;
+    for (const cv::Mat& d : depth) {
+      double lo, hi;
+      cv::minMaxLoc(d, &lo, &hi);
+      far = std::max(far, hi);
+    }
+    std::vector<cv::Mat> out;
+    for (const cv::Mat& d : depth) {
+      cv::Mat n = d.clone();
+      n.setTo(far, d <= 0);
+      out.push_back(n / far);
+    }
+    return out;
+  };
+
+  nlohmann::json report;
+  report["machine"] = {{"threads", absl::GetFlag(FLAGS_threads)},
+                       {"hardware_concurrency", std::thread::hardware_concurrency()}};
+  report["distortion"] = {{"scale_sigma", distortion.log_scale_sigma},
+                          {"shift_sigma", distortion.shift_sigma},
+                          {"noise_sigma", distortion.noise_sigma}};
+  std::vector<std::string> table;
+  table.push_back(absl::StrFormat("%-34s %-11s %10s %8s %6s %11s %10s %8s %10s %9s", "case",
+                                  "solver", "median_s", "iters", "conv", "objective", "mae_vs_ref",
+                                  "absrel", "tight_mae", "speedup"));
+
+  auto run_case = [&](const Case& c, bool with_reference, int runs) {
+    nlohmann::json rows = nlohmann::json::array();
+    std::vector<cv::Mat> reference_merge;
+    std::optional<SolverRow> reference;
+    if (with_reference) {
+      reference = RunSolver(c, CoalignSolver::kReference, absl::GetFlag(FLAGS_reference_runs),
+                            nullptr, &reference_merge);
+    }
+    std::vector<SolverRow> results;
+    if (reference) results.push_back(*reference);
+    for (CoalignSolver solver : {CoalignSolver::kEarlyStop, CoalignSolver::kFast}) {
+      if (!with_reference && solver == CoalignSolver::kEarlyStop) continue;
+      results.push_back(RunSolver(c, solver, runs, reference ? &reference_merge : nullptr,
+                                  nullptr));
+    }
+    for (const SolverRow& row : results) {
+      std::optional<double> speedup;
+      if (reference) speedup = reference->median_seconds / row.median_seconds;
+      table.push_back(absl::StrFormat(
+          "%-34s %-11s %10.4f %8d %6s %11.6f %10s %8s %10s %9s", c.name, row.solver,
+          row.median_seconds, row.iterations, row.converged ? "yes" : "no", row.objective,
+          Opt(row.mae_vs_reference), Opt(row.abs_rel), Opt(row.tight_tolerance_mae, "%.5f"),
+          speedup ? absl::StrFormat("%.1fx", *speedup) : "-"));
+      nlohmann::json j = {{"solver", row.solver},
+                          {"median_seconds", row.median_seconds},
+                          {"iterations", row.iterations},
+                          {"converged", row.converged},
+                          {"objective", row.objective}};
+      if (row.mae_vs_reference) j["mae_vs_reference"] = *row.mae_vs_reference;
+      if (row.abs_rel) j["abs_rel"] = *row.abs_rel;
+      if (row.tight_tolerance_mae) j["tight_tolerance_mae"] = *row.tight_tolerance_mae;
+      if (speedup) j["speedup_vs_reference"] = *speedup;
+      rows.push_back(j);
+    }
+    report["cases"].push_back({{"name", c.name},
+                               {"frames", c.depths.num_frames()},
+                               {"width", c.depths.width()},
+                               {"height", c.depths.height()},
+                               {"dilations", c.dilations},
+                               {"snippets", c.depths.plan().TotalSnippets()},
+                               {"solvers", rows}});
+    std::cout << table.back() << std::endl;
+  };
+
+  // (a) synthetic, 100 frames, each dilation set, all solvers.
+  const synth::RenderedVideo video = render(frames);
+  const std::vector<cv::Mat> truth_norm = normalised(video.depth);
+  std::map<std::string, double> fast_seconds;
+  for (const std::vector<int>& dilations : ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets))) {
+    SnippetPlanOptions plan_options;
+    plan_options.dilations = dilations;
+    auto plan = PlanSnippets(frames, plan_options);
+    if (!plan.ok()) {
+      std::cerr << plan.status() << "\n";
+      return 1;
+    }
+    Case c{absl::StrFormat("synthetic %df %dx%d [%s]", frames, width, height,
+                           absl::StrJoin(dilations, ",")),
+           dilations, synth::DistortedSnippets(truth_norm, *plan, distortion), video.depth};
+    run_case(c, /*with_reference=*/true, absl::GetFlag(FLAGS_runs));
+  }
+
+  // (a') long synthetic: fast only, with time and peak memory.
+  const int long_frames = absl::GetFlag(FLAGS_long_frames);
+  if (long_frames > 0) {
+    const int64_t baseline = RssBytes();
+    std::vector<cv::Mat> long_truth;
+    {
+      synth::RenderedVideo long_video = render(long_frames);
+      long_truth = normalised(long_video.depth);
+    }
+    SnippetPlanOptions plan_options;
+    plan_options.dilations = ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets)).front();
+    auto plan = PlanSnippets(long_frames, plan_options);
+    SnippetDepths long_depths = synth::DistortedSnippets(long_truth, *plan, distortion);
+    long_truth.clear();
+    long_truth.shrink_to_fit();
+    const int64_t before = RssBytes();
+    ResetPeakRss();
+    const auto start = Clock::now();
+    auto result = Coalign(long_depths, {});
+    const double coalign_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    int64_t merged_frames = 0;
+    auto status = MergeAndNormalize(long_depths, *result, [&](int, const cv::Mat&) {
+      ++merged_frames;
+      return absl::OkStatus();
+    });
+    const double total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const int64_t peak = PeakRssBytes();
+    const double predictions = static_cast<double>(long_depths.bytes());
+    const double ratio = (peak - baseline) / predictions;
+    std::cout << absl::StrFormat(
+                     "long case: %d frames [%s], fast co-alignment %.3f s (%d iterations), "
+                     "co-alignment + merge %.3f s; predictions %.2f GB, resident before %.2f GB, "
+                     "peak over baseline %.2f GB = %.2fx the predictions",
+                     long_frames, absl::StrJoin(plan_options.dilations, ","), coalign_seconds,
+                     result->iterations, total_seconds, predictions / 1e9, before / 1e9,
+                     (peak - baseline) / 1e9, ratio)
+              << std::endl;
+    report["long_case"] = {{"frames", long_frames},
+                           {"dilations", plan_options.dilations},
+                           {"fast_coalign_seconds", coalign_seconds},
+                           {"coalign_plus_merge_seconds", total_seconds},
+                           {"iterations", result->iterations},
+                           {"prediction_bytes", predictions},
+                           {"peak_over_baseline_bytes", peak - baseline},
+                           {"peak_ratio_to_predictions", ratio},
+                           {"merged_frames", merged_frames}};
+  }
+
+  // (b) the embedded model's own snippet predictions.
+  if (absl::GetFlag(FLAGS_model_cases)) {
+    ModelLoadOptions load;
+    load.device = "cpu";
+    auto model = LoadDepthModel(load);
+    if (!model.ok()) {
+      std::cerr << "bench_coalign: skipping model cases: " << model.status() << "\n";
+    } else {
+      auto options = ResolveOptions("fast", {});
+      options->processing_res = absl::GetFlag(FLAGS_model_res);
+      struct Input {
+        std::string name;
+        VideoFrames video;
+        std::vector<cv::Mat> truth;
+      };
+      std::vector<Input> inputs;
+      {
+        synth::SceneOptions scene;
+        scene.seed = absl::GetFlag(FLAGS_seed) + 1;
+        scene.num_frames = frames;
+        scene.width = options->processing_res;
+        scene.height = options->processing_res * 9 / 16;
+        auto rendered = synth::RenderVideo(scene);
+        VideoFrames v;
+        v.frames = rendered->rgb;
+        v.original_width = scene.width;
+        v.original_height = scene.height;
+        inputs.push_back({"model on rendered video", v, rendered->depth});
+      }
+      const std::filesystem::path videos(absl::GetFlag(FLAGS_videos));
+      if (std::filesystem::is_directory(videos)) {
+        for (const auto& entry : std::filesystem::directory_iterator(videos)) {
+          if (entry.path().extension() != ".mp4") continue;
+          VideoReadOptions read;
+          read.processing_res = options->processing_res;
+          auto v = ReadVideo(entry.path().string(), read);
+          if (v.ok()) inputs.push_back({"model on " + entry.path().filename().string(), *v, {}});
+        }
+      }
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        auto depths = PredictSnippetDepths(**model, inputs[i].video, *options);
+        if (!depths.ok()) {
+          std::cerr << "bench_coalign: " << depths.status() << "\n";
+          continue;
+        }
+        Case c{inputs[i].name, options->snippets.dilations, std::move(*depths), inputs[i].truth};
+        run_case(c, /*with_reference=*/true, absl::GetFlag(FLAGS_runs));
+      }
+    }
+  }
+
+  std::cout << "\n";
+  for (const std::string& line : table) std::cout << line << "\n";
+  const std::string json_path = absl::GetFlag(FLAGS_json);
+  if (!json_path.empty()) {
+    std::ofstream(json_path) << report.dump(2) << "\n";
+    std::cout << "wrote " << json_path << "\n";
+  }
+  return 0;
+}
