@@ -11,12 +11,19 @@
 
 namespace depthd::synth {
 
+enum class SceneKind { kAny, kRoom, kOutdoor };
+enum class Trajectory { kAny, kWalk, kPan, kOrbit, kStatic };
+
 struct SceneOptions {
   uint64_t seed = 0;  // the same seed renders the same video, bit for bit
   int width = 384;
   int height = 216;
   int num_frames = 60;
   double fps = 24.0;
+  SceneKind kind = SceneKind::kAny;        // kAny: chosen by the seed
+  Trajectory trajectory = Trajectory::kAny;
+  bool shake = true;                       // handheld shake on top of the trajectory
+  bool moving_objects = true;
 };
 
 struct Intrinsics {
@@ -31,6 +38,19 @@ struct RenderedVideo {
 };
 
 absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options);
+
+// A pinhole camera: position, orientation (unit forward/right/up) and horizontal field of view.
+struct CameraPose {
+  double position[3] = {0, 0, 0};
+  double forward[3] = {0, 0, 1};
+  double up[3] = {0, 1, 0};
+  double hfov_degrees = 60.0;
+};
+
+// Renders one view of an explicit scene (see scene.h); for tests of exact geometry.
+struct Scene;
+void RenderView(const Scene& scene, const CameraPose& camera, int width, int height,
+                cv::Mat* rgb, cv::Mat* depth, Intrinsics* intrinsics);
 
 }  // namespace depthd::synth
 

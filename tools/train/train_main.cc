@@ -1,0 +1,265 @@
+// train: trains the embedded TinySnippet network on synthetic videos from tools/synth.
+// See docs/model.md for the recipe that made models/tinysnippet.pt.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "core/device.h"
+#include "tools/synth/scene.h"
+#include "tools/synth/synth.h"
+#include "tools/train/snippet_loss.h"
+#include "tools/train/tiny_snippet_net.h"
+
+ABSL_FLAG(int, clips, 300, "training clips to render (seeds train_seed .. + clips - 1)");
+ABSL_FLAG(uint64_t, train_seed, 1000, "first training seed (held-out evaluation uses >= 100000)");
+ABSL_FLAG(int, clip_frames, 32, "frames per training clip");
+ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
+ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
+ABSL_FLAG(int, steps, 100000, "maximum optimiser steps");
+ABSL_FLAG(double, minutes, 40.0, "stop after this much wall time");
+ABSL_FLAG(int, batch, 6, "snippets per step");
+ABSL_FLAG(double, lr, 1e-3, "peak learning rate (cosine decay to lr / 50)");
+ABSL_FLAG(uint64_t, seed, 7, "initialisation and sampling seed");
+ABSL_FLAG(int, threads, 2, "LibTorch threads");
+ABSL_FLAG(std::string, out, "train_out", "checkpoint and log folder");
+ABSL_FLAG(std::string, resume, "", "resume from this checkpoint (.pt written by train)");
+ABSL_FLAG(std::string, export_model, "", "write the final TorchScript model here (e.g. models/tinysnippet.pt)");
+ABSL_FLAG(int, log_every, 50, "steps between log lines");
+ABSL_FLAG(int, checkpoint_every, 500, "steps between checkpoints");
+
+namespace depthd::train {
+namespace {
+
+struct Clip {
+  torch::Tensor rgb;    // [N, 3, H, W] float in [-1, 1]
+  torch::Tensor depth;  // [N, H, W] metres, 0 = sky
+};
+
+Clip ToClip(const synth::RenderedVideo& video) {
+  const int64_t N = video.rgb.size(), H = video.rgb[0].rows, W = video.rgb[0].cols;
+  Clip clip{torch::empty({N, 3, H, W}), torch::empty({N, H, W})};
+  for (int64_t f = 0; f < N; ++f) {
+    auto rgb = torch::from_blob(video.rgb[f].data, {H, W, 3}, torch::kUInt8);
+    clip.rgb[f] = rgb.permute({2, 0, 1}).to(torch::kFloat32) / 127.5 - 1.0;
+    clip.depth[f] = torch::from_blob(video.depth[f].data, {H, W}, torch::kFloat32).clone();
+  }
+  return clip;
+}
+
+// Per-snippet target as Marigold normalises depth: the 2% and 98% quantiles of valid depth map
+// to 0 and 1; sky (and anything past the 98% quantile) is the far end, 1.
+void SnippetTarget(const torch::Tensor& depth, torch::Tensor* target, torch::Tensor* mask) {
+  const auto valid = depth > 0;
+  auto values = depth.masked_select(valid);
+  if (values.numel() < 16) {
+    *target = torch::ones_like(depth);
+    *mask = torch::zeros_like(depth);
+    return;
+  }
+  auto sorted = std::get<0>(values.sort());
+  const int64_t n = sorted.size(0);
+  const float lo = sorted[static_cast<int64_t>(0.02 * (n - 1))].item<float>();
+  const float hi = sorted[static_cast<int64_t>(0.98 * (n - 1))].item<float>();
+  auto t = ((depth - lo) / std::max(hi - lo, 1e-3f)).clamp(0.0, 1.0);
+  *target = torch::where(valid, t, torch::ones_like(t));
+  // Sky is supervised as far, but with a small weight so it cannot dominate.
+  *mask = torch::where(valid, torch::ones_like(t), torch::full_like(t, 0.2));
+}
+
+struct Batch {
+  torch::Tensor rgb, target, mask;
+};
+
+Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch) {
+  std::vector<torch::Tensor> rgb, target, mask;
+  static const int kDilations[] = {1, 1, 2, 3, 5, 8, 12, 15};
+  for (int b = 0; b < batch; ++b) {
+    const Clip& clip = clips[rng.Int(0, static_cast<int>(clips.size()) - 1)];
+    const int N = static_cast<int>(clip.rgb.size(0));
+    int d = kDilations[rng.Int(0, 7)];
+    while (2 * d >= N) d /= 2;
+    d = std::max(d, 1);
+    const int start = rng.Int(0, N - 1 - 2 * d);
+    auto index = torch::tensor({start, start + d, start + 2 * d}, torch::kLong);
+    if (rng.Uniform() < 0.5) index = index.flip(0);  // time reversal
+    auto r = clip.rgb.index_select(0, index);
+    auto depth = clip.depth.index_select(0, index);
+    if (rng.Uniform() < 0.5) {
+      r = r.flip(3);
+      depth = depth.flip(2);
+    }
+    // Colour jitter: contrast, brightness, per-channel gain.
+    const double contrast = rng.Uniform(0.7, 1.3), brightness = rng.Uniform(-0.2, 0.2);
+    auto gain = torch::tensor({rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15),
+                               rng.Uniform(0.85, 1.15)}, torch::kFloat32).view({1, 3, 1, 1});
+    r = ((r * contrast + brightness) * gain).clamp(-1.0, 1.0);
+    torch::Tensor t, m;
+    SnippetTarget(depth, &t, &m);
+    rgb.push_back(r);
+    target.push_back(t.unsqueeze(1));
+    mask.push_back(m.unsqueeze(1));
+  }
+  return {torch::stack(rgb), torch::stack(target), torch::stack(mask)};
+}
+
+// AbsRel / delta1 on held-out snippets after one least-squares fit per snippet, valid pixels.
+std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Clip>& clips) {
+  torch::NoGradGuard no_grad;
+  double abs_rel = 0, delta1 = 0;
+  int count = 0;
+  for (const Clip& clip : clips) {
+    for (int start = 0; start + 2 < clip.rgb.size(0); start += 9) {
+      auto index = torch::tensor({start, start + 1, start + 2}, torch::kLong);
+      auto rgb = clip.rgb.index_select(0, index).unsqueeze(0);
+      auto depth = clip.depth.index_select(0, index).unsqueeze(0).unsqueeze(2);
+      auto pred = net.forward({rgb}).toTensor();
+      auto mask = (depth > 0).to(torch::kFloat32);
+      auto aligned = AlignPerSnippet(pred, depth, mask).clamp_min(1e-3);
+      auto valid = depth > 0;
+      auto g = depth.masked_select(valid), p = aligned.masked_select(valid);
+      abs_rel += ((p - g).abs() / g).mean().item<double>();
+      delta1 += (torch::max(p / g, g / p) < 1.25).to(torch::kFloat32).mean().item<double>();
+      ++count;
+    }
+  }
+  return {abs_rel / count, delta1 / count};
+}
+
+std::vector<Clip> Render(uint64_t first_seed, int count, int frames, int width, int height) {
+  std::vector<Clip> clips;
+  for (int i = 0; i < count; ++i) {
+    synth::SceneOptions options;
+    options.seed = first_seed + i;
+    options.num_frames = frames;
+    options.width = width;
+    options.height = height;
+    auto video = synth::RenderVideo(options);
+    if (!video.ok()) {
+      std::cerr << "train: " << video.status() << "\n";
+      std::exit(1);
+    }
+    clips.push_back(ToClip(*video));
+  }
+  return clips;
+}
+
+}  // namespace
+}  // namespace depthd::train
+
+int main(int argc, char** argv) {
+  using namespace depthd::train;
+  namespace fs = std::filesystem;
+  absl::SetProgramUsageMessage("Trains the TinySnippet depth network on synthetic videos.");
+  absl::ParseCommandLine(argc, argv);
+  depthd::SetTorchThreads(absl::GetFlag(FLAGS_threads));
+  const fs::path out_dir(absl::GetFlag(FLAGS_out));
+  fs::create_directories(out_dir);
+  std::ofstream log(out_dir / "train.log", std::ios::app);
+  auto say = [&](const std::string& line) {
+    std::cout << line << std::endl;
+    log << line << std::endl;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  const int width = absl::GetFlag(FLAGS_width), height = absl::GetFlag(FLAGS_height);
+  const std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
+                                         absl::GetFlag(FLAGS_clip_frames), width, height);
+  const std::vector<Clip> held_out = Render(100000, 6, 24, width, height);
+  say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
+                      held_out.size(), elapsed()));
+
+  torch::jit::Module net = BuildTinySnippetNet(absl::GetFlag(FLAGS_seed));
+  int start_step = 0;
+  if (!absl::GetFlag(FLAGS_resume).empty()) {
+    net = torch::jit::load(absl::GetFlag(FLAGS_resume));
+    std::ifstream step_file(absl::GetFlag(FLAGS_resume) + ".step");
+    step_file >> start_step;
+    say(absl::StrFormat("resumed from %s at step %d", absl::GetFlag(FLAGS_resume), start_step));
+  }
+  net.train();
+  std::vector<torch::Tensor> params;
+  for (torch::Tensor p : net.parameters()) {
+    p.set_requires_grad(true);
+    params.push_back(p);
+  }
+  say(absl::StrFormat("TinySnippet: %d parameters", ParameterCount(net)));
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr)).weight_decay(1e-4));
+  const fs::path optimizer_path = out_dir / "optimizer.pt";
+  if (start_step > 0 && fs::exists(optimizer_path)) torch::load(optimizer, optimizer_path.string());
+
+  depthd::synth::Rng rng(absl::GetFlag(FLAGS_seed) + start_step);
+  const int max_steps = absl::GetFlag(FLAGS_steps);
+  const double budget = absl::GetFlag(FLAGS_minutes) * 60.0;
+  // The schedule is laid over the expected number of steps, re-estimated from the speed so far.
+  double planned_steps = max_steps;
+  double running = 0;
+  double best_abs_rel = 1e9;
+  int step = start_step;
+  auto save = [&](const fs::path& path) {
+    net.save(path.string());
+    std::ofstream(path.string() + ".step") << step;
+  };
+  for (; step < max_steps; ++step) {
+    const double t = elapsed();
+    if (t > budget) break;
+    if (step > start_step + 20) {
+      planned_steps = std::min<double>(max_steps, start_step + (step - start_step) * budget / t);
+    }
+    const double progress = std::min(1.0, step / std::max(1.0, planned_steps));
+    const double warmup = std::min(1.0, (step + 1) / 200.0);
+    const double lr = absl::GetFlag(FLAGS_lr) * warmup * (0.02 + 0.98 * 0.5 * (1 + std::cos(M_PI * progress)));
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch));
+    auto pred = net.forward({batch.rgb}).toTensor();
+    auto loss = SnippetLoss(pred, batch.target, batch.mask);
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(params, 1.0);
+    optimizer.step();
+    running = step == start_step ? loss.item<double>() : 0.98 * running + 0.02 * loss.item<double>();
+    if ((step + 1) % absl::GetFlag(FLAGS_log_every) == 0) {
+      say(absl::StrFormat("step %d loss %.4f lr %.2e %.2f steps/s elapsed %.0f s", step + 1, running,
+                          lr, (step + 1 - start_step) / elapsed(), elapsed()));
+    }
+    if ((step + 1) % absl::GetFlag(FLAGS_checkpoint_every) == 0) {
+      net.eval();
+      const auto [abs_rel, delta1] = Validate(net, held_out);
+      net.train();
+      say(absl::StrFormat("step %d held-out snippets: AbsRel %.4f delta1 %.4f", step + 1, abs_rel, delta1));
+      save(out_dir / "last.pt");
+      torch::save(optimizer, optimizer_path.string());
+      if (abs_rel < best_abs_rel) {
+        best_abs_rel = abs_rel;
+        save(out_dir / "best.pt");
+      }
+    }
+  }
+  net.eval();
+  const auto [abs_rel, delta1] = Validate(net, held_out);
+  say(absl::StrFormat("final step %d held-out snippets: AbsRel %.4f delta1 %.4f (%.0f s)", step, abs_rel,
+                      delta1, elapsed()));
+  save(out_dir / "last.pt");
+  if (abs_rel < best_abs_rel) save(out_dir / "best.pt");
+  if (!absl::GetFlag(FLAGS_export_model).empty()) {
+    torch::jit::Module best = torch::jit::load((out_dir / "best.pt").string());
+    for (torch::Tensor p : best.parameters()) p.set_requires_grad(false);
+    best.eval();
+    best.save(absl::GetFlag(FLAGS_export_model));
+    say("exported " + absl::GetFlag(FLAGS_export_model));
+  }
+  return 0;
+}
