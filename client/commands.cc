@@ -1,0 +1,265 @@
+#include "client/commands.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/estimate_call.h"
+#include "client/flags.h"
+#include "client/output_writer.h"
+#include "client/progress_line.h"
+#include "depthd/v1/depthd.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace depthd::client {
+namespace {
+
+std::shared_ptr<grpc::Channel> Connect() {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(256 << 20);
+  return grpc::CreateCustomChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), arguments);
+}
+
+void ApplyTimeout(grpc::ClientContext& context) {
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout > absl::ZeroDuration()) {
+    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  }
+}
+
+int Fail(const grpc::Status& status) {
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                 "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = static_cast<int>(status.error_code());
+  std::cerr << "depthctl: " << (code >= 0 && code <= 16 ? kNames[code] : "ERROR") << ": "
+            << status.error_message() << "\n";
+  return 1;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "depthctl: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
+  return 1;
+}
+
+bool ParseInts(const std::string& text, google::protobuf::RepeatedField<int32_t>* out) {
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int value;
+    if (!absl::SimpleAtoi(part, &value)) return false;
+    out->Add(value);
+  }
+  return true;
+}
+
+// Only options given on the command line are set, so the server's preset decides the rest.
+absl::StatusOr<v1::JobSpec> SpecFromFlags() {
+  v1::JobSpec spec;
+  spec.set_preset(absl::GetFlag(FLAGS_preset));
+  if (absl::GetFlag(FLAGS_res) >= 0) spec.set_processing_res(absl::GetFlag(FLAGS_res));
+  if (!ParseInts(absl::GetFlag(FLAGS_dilations), spec.mutable_dilations())) {
+    return absl::InvalidArgumentError("--dilations must be comma-separated integers, e.g. 1,25");
+  }
+  if (!ParseInts(absl::GetFlag(FLAGS_snippet_lengths), spec.mutable_snippet_lengths())) {
+    return absl::InvalidArgumentError("--snippet_lengths must be comma-separated integers, e.g. 3");
+  }
+  const std::string cap = absl::GetFlag(FLAGS_cap_dilation);
+  if (cap == "true" || cap == "false") {
+    spec.set_cap_dilation(cap == "true");
+  } else if (!cap.empty()) {
+    return absl::InvalidArgumentError("--cap_dilation must be true or false");
+  }
+  if (absl::GetFlag(FLAGS_refine_step) >= 0) spec.set_refine_step(absl::GetFlag(FLAGS_refine_step));
+  spec.set_dtype(absl::GetFlag(FLAGS_dtype));
+  if (absl::GetFlag(FLAGS_start_frame) >= 0) spec.set_start_frame(absl::GetFlag(FLAGS_start_frame));
+  if (absl::GetFlag(FLAGS_frame_count) >= 0) spec.set_frame_count(absl::GetFlag(FLAGS_frame_count));
+  spec.set_resample_method(absl::GetFlag(FLAGS_resample));
+  if (absl::GetFlag(FLAGS_restore_res)) spec.set_restore_res(true);
+  if (absl::GetFlag(FLAGS_seed) >= 0) spec.set_seed(absl::GetFlag(FLAGS_seed));
+  spec.set_coalign_solver(absl::GetFlag(FLAGS_solver));
+  if (absl::GetFlag(FLAGS_max_iterations) >= 0) spec.set_coalign_max_iterations(absl::GetFlag(FLAGS_max_iterations));
+  if (absl::GetFlag(FLAGS_tolerance) >= 0) spec.set_coalign_tolerance(absl::GetFlag(FLAGS_tolerance));
+  if (absl::GetFlag(FLAGS_patience) >= 0) spec.set_coalign_patience(absl::GetFlag(FLAGS_patience));
+  const std::string encoding = absl::GetFlag(FLAGS_encoding);
+  if (encoding == "float32") spec.set_depth_encoding(v1::DEPTH_ENCODING_FLOAT32);
+  else if (encoding == "float16") spec.set_depth_encoding(v1::DEPTH_ENCODING_FLOAT16);
+  else if (encoding == "png16") spec.set_depth_encoding(v1::DEPTH_ENCODING_PNG16);
+  else return absl::InvalidArgumentError("--encoding must be float32, float16 or png16");
+  spec.set_client_name("depthctl");
+  return spec;
+}
+
+std::string StageName(v1::Stage stage) {
+  std::string name = v1::Stage_Name(stage);
+  if (name.rfind("STAGE_", 0) == 0) name = name.substr(6);
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  return name;
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "usage: depthctl run VIDEO [-o DIR] [options]\n";
+    return 2;
+  }
+  const std::string input = args[0];
+  if (!std::filesystem::exists(input)) return Fail(absl::NotFoundError("no such file: " + input));
+  auto spec = SpecFromFlags();
+  if (!spec.ok()) return Fail(spec.status());
+
+  OutputOptions output;
+  output.dir = absl::GetFlag(FLAGS_out);
+  output.name = absl::GetFlag(FLAGS_name);
+  if (output.name.empty()) output.name = std::filesystem::path(input).stem().string();
+  output.colorize = absl::GetFlag(FLAGS_colorize);
+  output.rgbd = absl::GetFlag(FLAGS_rgbd);
+  output.png16 = absl::GetFlag(FLAGS_save_png16);
+  OutputWriter writer(output);
+
+  auto stub = v1::DepthService::NewStub(Connect());
+  grpc::ClientContext context;
+  ApplyTimeout(context);
+  ProgressLine progress(absl::GetFlag(FLAGS_quiet));
+  const auto start = std::chrono::steady_clock::now();
+  v1::Summary summary;
+  std::string job_id;
+  absl::Status write_status;
+  EstimateCallbacks callbacks;
+  callbacks.uploaded = [&](int64_t sent, int64_t total) { progress.Upload(sent, total); };
+  callbacks.response = [&](const v1::EstimateResponse& response) {
+    switch (response.payload_case()) {
+      case v1::EstimateResponse::kAccepted:
+        job_id = response.accepted().job_id();
+        progress.Queued(response.accepted().queue_position());
+        break;
+      case v1::EstimateResponse::kProgress:
+        if (response.progress().stage() == v1::STAGE_QUEUED) {
+          progress.Queued(response.progress().queue_position());
+        } else {
+          progress.Stage(StageName(response.progress().stage()), response.progress().done(),
+                         response.progress().total());
+        }
+        break;
+      case v1::EstimateResponse::kFrame:
+        write_status = writer.Add(response.frame());
+        progress.Frames(writer.frames());
+        return write_status.ok();
+      case v1::EstimateResponse::kSummary:
+        summary = response.summary();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  const grpc::Status status = RunEstimate(*stub, context, *spec, input, callbacks);
+  progress.Done();
+  if (!write_status.ok()) return Fail(write_status);
+  if (!status.ok()) return Fail(status);
+  if (summary.frames() != writer.frames()) {
+    return Fail(absl::DataLossError(absl::StrFormat("the server reported %d frames, %d arrived",
+                                                    summary.frames(), writer.frames())));
+  }
+  const int start_frame = spec->has_start_frame() ? spec->start_frame() : 0;
+  const int frame_count = spec->has_frame_count() ? spec->frame_count() : 0;
+  if (absl::Status s = writer.Finish(input, start_frame, frame_count); !s.ok()) return Fail(s);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::vector<std::string> stages;
+  for (const v1::StageTime& t : summary.stage_times()) stages.push_back(absl::StrFormat("%s %.2fs", t.stage(), t.seconds()));
+  std::cout << absl::StrFormat(
+      "job %s: %d frames %dx%d (processed at %dx%d), preset %s, model %s on %s/%s\n"
+      "  stages: %s\n"
+      "  co-alignment: %s, %d iterations, %s, loss %.6f; dilations [%s], %d snippets\n"
+      "  wall time %.2f s (%.1f frames/s)\n",
+      summary.job_id(), summary.frames(), summary.width(), summary.height(), summary.processing_width(),
+      summary.processing_height(), summary.preset(), summary.model(), summary.device(), summary.dtype(),
+      absl::StrJoin(stages, ", "), summary.coalign_solver(), summary.coalign_iterations(),
+      summary.coalign_converged() ? "converged" : "not converged", summary.coalign_final_loss(),
+      absl::StrJoin(summary.dilations(), ","), summary.snippets(), wall, summary.frames() / wall);
+  for (const std::string& path : writer.paths()) std::cout << "  wrote " << path << "\n";
+  return 0;
+}
+
+int InfoCommand() {
+  auto stub = v1::DepthService::NewStub(Connect());
+  grpc::ClientContext context;
+  ApplyTimeout(context);
+  v1::ServerInfo info;
+  const grpc::Status status = stub->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
+  if (!status.ok()) return Fail(status);
+  std::cout << absl::StrFormat(
+      "depthd %s\nmodel: %s (%s)\n  snippet length %d, size multiple %d, output %s, refine %s\n"
+      "device: %s/%s\npresets: %s\nco-alignment solvers: %s\n"
+      "limits: upload %d bytes, %d frames, %d pixels per frame, queue %d, chunks %d bytes\n"
+      "queue: %d waiting, %d running\n",
+      info.version(), info.model().name(), info.model().path(), info.model().snippet_length(),
+      info.model().size_multiple(), info.model().output(), info.model().supports_refine() ? "yes" : "no",
+      info.device(), info.dtype(), absl::StrJoin(info.presets(), ", "),
+      absl::StrJoin(info.coalign_solvers(), ", "), info.limits().max_upload_bytes(),
+      info.limits().max_frames(), info.limits().max_pixels(), info.limits().queue_size(),
+      info.limits().max_chunk_bytes(), info.queue_depth(), info.jobs_running());
+  return 0;
+}
+
+int HealthCommand() {
+  auto stub = grpc::health::v1::Health::NewStub(Connect());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()) << "\n";
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+namespace {
+int PrintJob(const v1::JobStatus& job) {
+  std::cout << absl::StrFormat("%s: %s, stage %s %d/%d, frames %d, queue position %d%s\n", job.job_id(),
+                               v1::JobState_Name(job.state()), StageName(job.stage()), job.done(), job.total(),
+                               job.frames(), job.queue_position(),
+                               job.error().empty() ? "" : ", " + job.error());
+  return 0;
+}
+}  // namespace
+
+int JobCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "usage: depthctl job JOB_ID\n";
+    return 2;
+  }
+  auto stub = v1::DepthService::NewStub(Connect());
+  grpc::ClientContext context;
+  ApplyTimeout(context);
+  v1::GetJobRequest request;
+  request.set_job_id(args[0]);
+  v1::JobStatus job;
+  const grpc::Status status = stub->GetJob(&context, request, &job);
+  return status.ok() ? PrintJob(job) : Fail(status);
+}
+
+int CancelCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "usage: depthctl cancel JOB_ID\n";
+    return 2;
+  }
+  auto stub = v1::DepthService::NewStub(Connect());
+  grpc::ClientContext context;
+  ApplyTimeout(context);
+  v1::CancelJobRequest request;
+  request.set_job_id(args[0]);
+  v1::JobStatus job;
+  const grpc::Status status = stub->CancelJob(&context, request, &job);
+  return status.ok() ? PrintJob(job) : Fail(status);
+}
+
+}  // namespace depthd::client

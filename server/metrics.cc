@@ -1,0 +1,107 @@
+#include "server/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace depthd::server {
+namespace {
+
+prometheus::Histogram::BucketBoundaries SecondsBuckets() {
+  // 5 ms .. ~10 min, roughly x2.5 per bucket.
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 600};
+}
+
+}  // namespace
+
+Metrics::Metrics(const std::string& model, const std::string& device, const std::string& dtype)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      stage_family_(prometheus::BuildHistogram()
+                        .Name("depthd_stage_duration_seconds")
+                        .Help("Time spent in each stage of a job")
+                        .Register(*registry_)),
+      job_duration_(prometheus::BuildHistogram()
+                        .Name("depthd_job_duration_seconds")
+                        .Help("Time from the end of the upload to the last frame sent")
+                        .Register(*registry_)
+                        .Add({}, SecondsBuckets())),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("depthd_queue_wait_seconds")
+                      .Help("Time a job waited in the queue after its upload")
+                      .Register(*registry_)
+                      .Add({}, SecondsBuckets())),
+      jobs_family_(prometheus::BuildCounter()
+                       .Name("depthd_jobs_total")
+                       .Help("Jobs by outcome")
+                       .Register(*registry_)),
+      frames_(prometheus::BuildCounter()
+                  .Name("depthd_frames_total")
+                  .Help("Depth frames produced")
+                  .Register(*registry_)
+                  .Add({})),
+      queue_depth_(prometheus::BuildGauge()
+                       .Name("depthd_queue_depth")
+                       .Help("Jobs admitted and not yet running (uploading or waiting)")
+                       .Register(*registry_)
+                       .Add({})),
+      jobs_running_(prometheus::BuildGauge()
+                        .Name("depthd_jobs_running")
+                        .Help("Jobs running on the device")
+                        .Register(*registry_)
+                        .Add({})),
+      coalign_iterations_(prometheus::BuildHistogram()
+                              .Name("depthd_coalign_iterations")
+                              .Help("Co-alignment iterations per job")
+                              .Register(*registry_)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{
+                                           5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000})),
+      coalign_early_stops_(prometheus::BuildCounter()
+                               .Name("depthd_coalign_early_stops_total")
+                               .Help("Co-alignments that converged before max_iterations")
+                               .Register(*registry_)
+                               .Add({})) {
+  for (const char* stage :
+       {"upload", "decode", "inference", "coalign", "refine", "merge", "encode_output"}) {
+    stages_[stage] = &stage_family_.Add({{"stage", stage}}, SecondsBuckets());
+  }
+  for (const char* outcome : {"succeeded", "failed", "cancelled", "rejected"}) {
+    jobs_family_.Add({{"outcome", outcome}});
+  }
+  prometheus::BuildGauge()
+      .Name("depthd_build_info")
+      .Help("Build of this depthd")
+      .Register(*registry_)
+      .Add({{"version", DEPTHD_VERSION}})
+      .Set(1);
+  prometheus::BuildGauge()
+      .Name("depthd_model_info")
+      .Help("The model this depthd serves")
+      .Register(*registry_)
+      .Add({{"version", DEPTHD_VERSION}, {"model", model}, {"device", device}, {"dtype", dtype}})
+      .Set(1);
+}
+
+absl::Status Metrics::Expose(const std::string& address) {
+  if (address.empty()) return absl::OkStatus();
+  auto server = MetricsHttpServer::Start(address, [registry = registry_] {
+    return prometheus::TextSerializer().Serialize(registry->Collect());
+  });
+  if (!server.ok()) return server.status();
+  http_ = *std::move(server);
+  return absl::OkStatus();
+}
+
+void Metrics::ObserveStage(const std::string& stage, double seconds) {
+  auto it = stages_.find(stage);
+  if (it != stages_.end()) it->second->Observe(seconds);
+}
+
+void Metrics::CountJob(const std::string& outcome) { jobs_family_.Add({{"outcome", outcome}}).Increment(); }
+
+void Metrics::ObserveCoalign(int iterations, bool converged_early) {
+  coalign_iterations_.Observe(iterations);
+  if (converged_early) coalign_early_stops_.Increment();
+}
+
+}  // namespace depthd::server
