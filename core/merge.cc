@@ -86,6 +86,9 @@ absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult&
   for (int f = 0; f < plan.num_frames; ++f) {
     MergeFrame(depths, alignment, frame_slots[f], &frame);
     frame.convertTo(frame, CV_32FC1, scale, -lo * scale);
+    // Rounding can leave values a hair outside [0, 1]; the contract is the closed interval.
+    cv::max(frame, 0.0, frame);
+    cv::min(frame, 1.0, frame);
     DEPTHD_RETURN_IF_ERROR(sink(f, frame));
   }
   return absl::OkStatus();

@@ -1,5 +1,7 @@
 #include "core/pipeline_options.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -110,6 +112,12 @@ absl::StatusOr<PipelineOptions> ResolveOptions(std::string_view preset_name,
   }
   for (int d : options.snippets.dilations) {
     if (absl::Status s = CheckRange("dilation", d, 1, 100000); !s.ok()) return s;
+  }
+  if (std::find(options.snippets.dilations.begin(), options.snippets.dilations.end(), 1) ==
+      options.snippets.dilations.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dilations [", absl::StrJoin(options.snippets.dilations, ", "),
+        "] must contain 1: dilation-1 snippets tie neighbouring frames together"));
   }
   for (int l : options.snippets.snippet_lengths) {
     if (absl::Status s = CheckRange("snippet length", l, 2, 4); !s.ok()) return s;

@@ -176,6 +176,8 @@ absl::Status DepthService::ReceiveUpload(
 }
 
 void DepthService::FillStatus(const Job& job, v1::JobStatus* out) const {
+  // The queue's lock is taken before a job's, never inside it.
+  const int position = queue_->Position(job);
   absl::MutexLock lock(&job.mu);
   out->set_job_id(job.id);
   out->set_state(job.state);
@@ -184,7 +186,7 @@ void DepthService::FillStatus(const Job& job, v1::JobStatus* out) const {
   out->set_total(job.total);
   out->set_frames(job.frames_sent);
   out->set_error(!job.error.empty() ? job.error : job.cancel_reason);
-  out->set_queue_position(std::max(0, queue_->Position(job)));
+  out->set_queue_position(std::max(0, position));
 }
 
 grpc::Status DepthService::GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,

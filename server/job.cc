@@ -52,7 +52,9 @@ void ResponseChannel::Wake() {
   ++wake_;
 }
 
-Job::~Job() {
+Job::~Job() { RemoveSpool(); }
+
+void Job::RemoveSpool() {
   if (!spool_path.empty()) std::remove(spool_path.c_str());
 }
 

@@ -50,6 +50,8 @@ struct Job {
   ~Job();  // removes the spool file, however the job ended
 
   void Cancel(const std::string& reason);
+  // The upload is no longer needed once decoded, or when the job ends before running.
+  void RemoveSpool();
   bool cancelled() const { return cancel_flag.load(); }
 
   const std::string id;

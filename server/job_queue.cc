@@ -71,6 +71,7 @@ void JobQueue::MarkReady(const std::shared_ptr<Job>& job) {
 
 void JobQueue::Remove(const std::shared_ptr<Job>& job) {
   absl::MutexLock lock(&mu_);
+  job->RemoveSpool();
   auto it = std::find(waiting_.begin(), waiting_.end(), job);
   if (it != waiting_.end()) {
     waiting_.erase(it);
@@ -85,6 +86,7 @@ void JobQueue::Cancel(const std::shared_ptr<Job>& job, const std::string& reason
   auto it = std::find(waiting_.begin(), waiting_.end(), job);
   if (it == waiting_.end()) return;
   waiting_.erase(it);
+  job->RemoveSpool();
   {
     absl::MutexLock job_lock(&job->mu);
     job->state = v1::JOB_STATE_CANCELLED;
@@ -141,6 +143,7 @@ void JobQueue::WorkerLoop() {
       if (stop_) return;
       for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
         if ((*it)->cancelled()) {
+          (*it)->RemoveSpool();
           (*it)->channel.Close(absl::CancelledError("job cancelled while queued"));
           waiting_.erase(it);
           break;
@@ -173,6 +176,7 @@ void JobQueue::Drain(absl::Duration grace) {
     draining_ = true;
     for (auto& job : waiting_) {
       job->Cancel("server shutting down");
+      job->RemoveSpool();
       job->channel.Close(absl::UnavailableError("depthd is shutting down; the job did not run"));
     }
     waiting_.clear();

@@ -95,7 +95,9 @@ void JobRunner::Run(Job& job) {
     set_stage(v1::STAGE_DECODE, 0, 0);
     const absl::Time decode_start = absl::Now();
     if (!job.spool_path.empty()) {
-      DEPTHD_ASSIGN_OR_RETURN(video, ReadVideo(job.spool_path, job.spec.read));
+      absl::StatusOr<VideoFrames> decoded = ReadVideo(job.spool_path, job.spec.read);
+      job.RemoveSpool();
+      DEPTHD_ASSIGN_OR_RETURN(video, std::move(decoded));
     } else {
       DEPTHD_ASSIGN_OR_RETURN(video, FramesToVideo(std::move(job.frames), job.frames_fps, job.spec.read));
     }

@@ -1,0 +1,67 @@
+// Support for end-to-end tests: the real depthd binary on loopback, test videos, fixture
+// models, and a synchronous Estimate call.
+#ifndef DEPTHD_TESTS_SERVER_E2E_SUPPORT_H_
+#define DEPTHD_TESTS_SERVER_E2E_SUPPORT_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "depthd/v1/depthd.grpc.pb.h"
+
+namespace depthd::testing {
+
+int FreePort();
+std::string TempDir(const std::string& name);
+
+// Writes a small MP4 (MPEG-4) with moving content; returns its path.
+std::string WriteTestVideo(const std::string& dir, int frames, int width, int height);
+
+// A TorchScript model with sidecar whose depth is the mean of RGB. `spin` adds busy work per
+// call (matrix products) so that queue and cancellation tests have time to act.
+std::string WriteFixtureModel(const std::string& dir, int spin = 0);
+
+class DepthdProcess {
+ public:
+  explicit DepthdProcess(std::vector<std::string> extra_args = {});
+  ~DepthdProcess();
+
+  // Waits until health reports SERVING (or the process dies); false on timeout.
+  bool WaitServing(int timeout_seconds = 60);
+  // Sends `signal`, waits for exit and returns the exit status (or -1).
+  int Stop(int signal_number);
+  bool running();
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
+  std::string spool_dir() const { return spool_dir_; }
+  std::string log() const;
+  std::unique_ptr<v1::DepthService::Stub> Stub() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_, metrics_port_;
+  std::string spool_dir_, log_path_;
+};
+
+struct EstimateResult {
+  grpc::Status status;
+  std::vector<v1::EstimateResponse> responses;
+  std::vector<v1::DepthFrame> frames() const;
+  const v1::Summary* summary() const;
+  std::string job_id() const;
+};
+
+// Sends the spec, then `video_bytes` in 1 MiB chunks (unless empty), then half-closes.
+EstimateResult Estimate(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
+                        const std::string& video_bytes, double deadline_seconds = 0);
+std::string ReadFile(const std::string& path);
+std::string HttpGet(const std::string& host_port, const std::string& path);
+
+}  // namespace depthd::testing
+
+#endif  // DEPTHD_TESTS_SERVER_E2E_SUPPORT_H_
