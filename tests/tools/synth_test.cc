@@ -1,0 +1,87 @@
+#include "tools/synth/synth.h"
+
+#include <gtest/gtest.h>
+
+#include "tools/synth/scene.h"
+
+namespace depthd::synth {
+namespace {
+
+TEST(SynthTest, DeterministicForASeed) {
+  SceneOptions options;
+  options.seed = 1234;
+  options.width = 64;
+  options.height = 40;
+  options.num_frames = 4;
+  auto a = RenderVideo(options);
+  auto b = RenderVideo(options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->rgb.size(), 4u);
+  for (int f = 0; f < 4; ++f) {
+    EXPECT_EQ(cv::norm(a->rgb[f], b->rgb[f], cv::NORM_INF), 0.0);
+    EXPECT_EQ(cv::norm(a->depth[f], b->depth[f], cv::NORM_INF), 0.0);
+    EXPECT_EQ(a->rgb[f].type(), CV_8UC3);
+    EXPECT_EQ(a->depth[f].type(), CV_32FC1);
+  }
+  options.seed = 1235;
+  auto c = RenderVideo(options);
+  EXPECT_GT(cv::norm(a->rgb[0], c->rgb[0], cv::NORM_L1), 0.0);
+}
+
+TEST(SynthTest, PlaneAtKnownDistanceRendersExactDepth) {
+  Scene scene;
+  Primitive plane;
+  plane.shape = Shape::kPlane;
+  plane.center = {0, 0, 3};
+  plane.normal = {0, 0, -1};
+  scene.primitives.push_back(plane);
+  CameraPose camera;
+  cv::Mat rgb, depth;
+  Intrinsics k;
+  RenderView(scene, camera, 40, 30, &rgb, &depth, &k);
+  double lo, hi;
+  cv::minMaxLoc(depth, &lo, &hi);
+  EXPECT_NEAR(lo, 3.0, 1e-5);
+  EXPECT_NEAR(hi, 3.0, 1e-5);
+}
+
+TEST(SynthTest, GroundPlaneFollowsThePinholeModelAndSkyIsZero) {
+  Scene scene;
+  scene.has_sky = true;
+  Primitive ground;
+  ground.shape = Shape::kPlane;
+  ground.center = {0, 0, 0};
+  ground.normal = {0, 1, 0};
+  scene.primitives.push_back(ground);
+  CameraPose camera;
+  camera.position[1] = 1.5;  // level camera 1.5 m above the ground
+  cv::Mat rgb, depth;
+  Intrinsics k;
+  RenderView(scene, camera, 80, 60, &rgb, &depth, &k);
+  for (int y : {35, 45, 59}) {
+    const double v = y + 0.5;
+    EXPECT_NEAR(depth.at<float>(y, 40), k.fy * 1.5 / (v - k.cy), 1e-3) << y;
+  }
+  EXPECT_EQ(depth.at<float>(5, 40), 0.0f);  // above the horizon: sky
+}
+
+TEST(SynthTest, MovingObjectsMove) {
+  Scene scene;
+  Primitive ball;
+  ball.shape = Shape::kSphere;
+  ball.center = {0, 1, 5};
+  ball.half = {0.5, 0.5, 0.5};
+  ball.velocity = {1.0, 0, 0};
+  ball.bounds = 1.0;
+  scene.primitives.push_back(ball);
+  EXPECT_NE(AtTime(scene, 0.0).primitives[0].center.x, AtTime(scene, 0.5).primitives[0].center.x);
+}
+
+TEST(SynthTest, RejectsBadOptions) {
+  SceneOptions options;
+  options.width = 2;
+  EXPECT_FALSE(RenderVideo(options).ok());
+}
+
+}  // namespace
+}  // namespace depthd::synth
