@@ -7,6 +7,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "client/commands.h"
 #include "client/flags.h"
 
@@ -61,6 +63,11 @@ int main(int argc, char** argv) {
   for (char*& arg : args) {
     if (std::strcmp(arg, "-o") == 0) arg = out_flag.data();
   }
+  // --help lists the flags defined in this file (Abseil matches the binary's name otherwise).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "client/main.cc"); };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (positional.size() < 2) {

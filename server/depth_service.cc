@@ -11,6 +11,7 @@
 #include "core/status_macros.h"
 #include "core/video_io.h"
 #include "server/grpc_status.h"
+#include "server/log.h"
 
 namespace depthd::server {
 namespace {
@@ -48,6 +49,8 @@ grpc::Status DepthService::Estimate(
     return ToGrpcStatus(admitted.status());
   }
   std::shared_ptr<Job> job = *admitted;
+  LogDetail(absl::StrCat("job ", job->id, ": admitted from ", context->peer(), " (client '",
+                         first.spec().client_name(), "', preset '", job->spec.pipeline.preset, "')"));
 
   v1::EstimateResponse accepted;
   accepted.mutable_accepted()->set_job_id(job->id);

@@ -16,6 +16,7 @@
 #include "core/pipeline.h"
 #include "core/status_macros.h"
 #include "core/video_io.h"
+#include "server/log.h"
 
 namespace depthd::server {
 namespace {
@@ -74,6 +75,7 @@ void JobRunner::Run(Job& job) {
     job.state = v1::JOB_STATE_RUNNING;
   }
   auto set_stage = [&](v1::Stage stage, int64_t done, int64_t total) {
+    LogDetail(absl::StrFormat("job %s: %s %d/%d", job.id, v1::Stage_Name(stage), done, total));
     {
       absl::MutexLock lock(&job.mu);
       job.stage = stage;

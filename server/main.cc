@@ -15,6 +15,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/device.h"
@@ -22,6 +24,7 @@
 #include "server/depth_service.h"
 #include "server/job_queue.h"
 #include "server/job_runner.h"
+#include "server/log.h"
 #include "server/metrics.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address (host:port); 0.0.0.0 to serve remote clients");
@@ -36,12 +39,17 @@ ABSL_FLAG(int64_t, max_frames, 10000, "most frames per job");
 ABSL_FLAG(int64_t, max_pixels, 4096LL * 4096LL, "most pixels per input frame");
 ABSL_FLAG(std::string, spool_dir, "", "where uploads wait for their turn; default: $TMPDIR/depthd-spool-<pid>");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30), "time the running job gets to finish on SIGTERM");
-ABSL_FLAG(int, v, 0, "log verbosity: 0 = one line per job, 1 = more");
+ABSL_FLAG(int, v, 0, "log verbosity: 0 = one line per job, 1 = also admissions and stage changes");
 
 namespace fs = std::filesystem;
 using namespace depthd;
 
 int main(int argc, char** argv) {
+  // --help lists the flags defined in this file (Abseil matches the binary's name otherwise).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "depthd serves RollingDepth video depth over gRPC (depthd.v1.DepthService).\n"
       "  depthd --listen 127.0.0.1:50051 --metrics_listen 127.0.0.1:9464");
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  server::Verbosity() = absl::GetFlag(FLAGS_v);
   SetTorchThreads(absl::GetFlag(FLAGS_threads));
   ModelLoadOptions load{absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_dtype)};
   const std::string model_path = load.path.empty() ? DefaultModelPath() : load.path;
