@@ -75,8 +75,8 @@ absl::StatusOr<std::vector<Sample>> LoadSamples(const VideoReadOptions& read) {
         depth.push_back(cv::Mat(h, w, CV_32FC1, values->data() + static_cast<size_t>(f) * h * w).clone());
       }
       video->frames.resize(depth.size());
-      samples.push_back({folder.filename().string(), *std::move(video),
-                         ResizeDepth(depth, cv::Size(video->width(), video->height()))});
+      const cv::Size size(video->width(), video->height());
+      samples.push_back({folder.filename().string(), *std::move(video), ResizeDepth(depth, size)});
     }
     return samples;
   }
@@ -90,8 +90,9 @@ absl::StatusOr<std::vector<Sample>> LoadSamples(const VideoReadOptions& read) {
     if (!rendered.ok()) return rendered.status();
     auto video = FramesToVideo(rendered->rgb, rendered->fps, read);
     if (!video.ok()) return video.status();
+    const cv::Size size(video->width(), video->height());
     samples.push_back({absl::StrFormat("seed_%d", scene.seed), *std::move(video),
-                       ResizeDepth(rendered->depth, cv::Size(video->width(), video->height()))});
+                       ResizeDepth(rendered->depth, size)});
   }
   return samples;
 }
