@@ -223,43 +223,41 @@ int HealthCommand() {
 }
 
 namespace {
-int PrintJob(const v1::JobStatus& job) {
+
+// GetJob and CancelJob share their shape: one job id in, a JobStatus out.
+template <typename Request, typename Call>
+int JobStatusCommand(const std::vector<std::string>& args, const char* usage, Call call) {
+  if (args.size() != 1) {
+    std::cerr << "usage: " << usage << "\n";
+    return 2;
+  }
+  auto stub = v1::DepthService::NewStub(Connect());
+  grpc::ClientContext context;
+  ApplyTimeout(context);
+  Request request;
+  request.set_job_id(args[0]);
+  v1::JobStatus job;
+  const grpc::Status status = call(*stub, &context, request, &job);
+  if (!status.ok()) return Fail(status);
   std::cout << absl::StrFormat("%s: %s, stage %s %d/%d, frames %d, queue position %d%s\n", job.job_id(),
                                v1::JobState_Name(job.state()), StageName(job.stage()), job.done(), job.total(),
                                job.frames(), job.queue_position(),
                                job.error().empty() ? "" : ", " + job.error());
   return 0;
 }
+
 }  // namespace
 
 int JobCommand(const std::vector<std::string>& args) {
-  if (args.size() != 1) {
-    std::cerr << "usage: depthctl job JOB_ID\n";
-    return 2;
-  }
-  auto stub = v1::DepthService::NewStub(Connect());
-  grpc::ClientContext context;
-  ApplyTimeout(context);
-  v1::GetJobRequest request;
-  request.set_job_id(args[0]);
-  v1::JobStatus job;
-  const grpc::Status status = stub->GetJob(&context, request, &job);
-  return status.ok() ? PrintJob(job) : Fail(status);
+  return JobStatusCommand<v1::GetJobRequest>(
+      args, "depthctl job JOB_ID",
+      [](auto& stub, auto* context, const auto& request, auto* job) { return stub.GetJob(context, request, job); });
 }
 
 int CancelCommand(const std::vector<std::string>& args) {
-  if (args.size() != 1) {
-    std::cerr << "usage: depthctl cancel JOB_ID\n";
-    return 2;
-  }
-  auto stub = v1::DepthService::NewStub(Connect());
-  grpc::ClientContext context;
-  ApplyTimeout(context);
-  v1::CancelJobRequest request;
-  request.set_job_id(args[0]);
-  v1::JobStatus job;
-  const grpc::Status status = stub->CancelJob(&context, request, &job);
-  return status.ok() ? PrintJob(job) : Fail(status);
+  return JobStatusCommand<v1::CancelJobRequest>(
+      args, "depthctl cancel JOB_ID",
+      [](auto& stub, auto* context, const auto& request, auto* job) { return stub.CancelJob(context, request, job); });
 }
 
 }  // namespace depthd::client

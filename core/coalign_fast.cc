@@ -312,39 +312,6 @@ std::vector<double> SolveDamped(const SparseSystem& system, const std::vector<do
   return x;
 }
 
-// The objective at (s, t), leaving the targets of (s, t) in `targets`.
-double Evaluate(const SampledSnippets& sampled, const std::vector<double>& s,
-                const std::vector<double>& t, FrameTargets* targets) {
-  ComputeTargets(sampled, s, t, targets);
-  const int64_t P = sampled.pixels;
-  std::vector<double> per_frame(sampled.num_frames, 0.0);
-  at::parallel_for(0, sampled.num_frames, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t f = begin; f < end; ++f) {
-      const float* m = targets->mean.data() + f * P;
-      const float* md = targets->inverse_mean.data() + f * P;
-      double depth_sum = 0.0, inverse_sum = 0.0;
-      for (int64_t slot : sampled.frame_slots[f]) {
-        const int snippet = sampled.slot_snippet[slot];
-        const float sc = static_cast<float>(s[snippet]);
-        const float sh = static_cast<float>(t[snippet]);
-        const float* x = sampled.values.data() + slot * P;
-        float ds = 0, is = 0;
-        for (int64_t p = 0; p < P; ++p) {
-          const float a = sc * x[p] + sh;
-          ds += std::fabs(a - m[p]);
-          is += std::fabs(1.0f / std::max(a, kInverseClip) - md[p]);
-        }
-        depth_sum += ds;
-        inverse_sum += is;
-      }
-      per_frame[f] = depth_sum / targets->scale[f] + inverse_sum / targets->inverse_scale[f];
-    }
-  });
-  double data = 0.0;
-  for (double v : per_frame) data += v;
-  return data / sampled.Normaliser() + SoftConstraints(sampled, s, t);
-}
-
 // Levenberg-Marquardt from (s, t) until the largest step falls below `tolerance`.
 absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& options,
                     double tolerance, int max_iterations, std::vector<double>* s_io,
@@ -377,7 +344,7 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
   std::vector<double>& t = *t_io;
   std::vector<double> s_try(S), t_try(S), gradient;
   FrameTargets targets, targets_try;
-  double objective = Evaluate(sampled, s, t, &targets);
+  double objective = Objective(sampled, s, t, &targets);
   double lambda = 1e-3;
   int iteration = 0;
   bool converged = false;
@@ -411,7 +378,7 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
                               (std::fabs(step[2 * k]) * mean_value[k] +
                                std::fabs(step[2 * k + 1])) / depth_scale);
       }
-      const double candidate = Evaluate(sampled, s_try, t_try, &targets_try);
+      const double candidate = Objective(sampled, s_try, t_try, &targets_try);
       if (candidate <= objective) {
         accepted = true;
         objective = candidate;

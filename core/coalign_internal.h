@@ -48,9 +48,12 @@ struct FrameTargets {
 void ComputeTargets(const SampledSnippets& sampled, const std::vector<double>& s,
                     const std::vector<double>& t, FrameTargets* targets);
 
-// The reference loss at (s, t) with the targets computed from (s, t).
+// The reference loss at (s, t) with the targets computed from (s, t); the second form leaves
+// those targets in `targets` for the caller.
 double Objective(const SampledSnippets& sampled, const std::vector<double>& s,
                  const std::vector<double>& t);
+double Objective(const SampledSnippets& sampled, const std::vector<double>& s,
+                 const std::vector<double>& t, FrameTargets* targets);
 double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>& s,
                        const std::vector<double>& t);
 
