@@ -56,6 +56,7 @@ ABSL_FLAG(bool, model_cases, true, "also run case (b) with the embedded model");
 ABSL_FLAG(std::string, videos, "../shared/videos", "folder of real videos for case (b), if present");
 ABSL_FLAG(int, model_res, 384, "processing resolution of case (b)");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
+ABSL_FLAG(std::string, svg, "", "write a speed-against-quality chart (SVG) here");
 
 namespace depthd {
 namespace {
@@ -168,6 +169,66 @@ SolverRow RunSolver(const Case& c, CoalignSolver solver, int runs,
   }
   if (merged_out) *merged_out = std::move(*merged);
   return row;
+}
+
+// Speed against quality: one point per solver and synthetic case, seconds on a log axis,
+// AbsRel against the truth on the other. Written by hand so no plotting package is needed.
+std::string SpeedQualitySvg(const nlohmann::json& report) {
+  struct Point {
+    double seconds, abs_rel;
+    std::string solver, label;
+  };
+  std::vector<Point> points;
+  for (const auto& c : report["cases"]) {
+    for (const auto& row : c["solvers"]) {
+      if (!row.contains("abs_rel")) continue;
+      points.push_back({row["median_seconds"].get<double>(), row["abs_rel"].get<double>(),
+                        row["solver"].get<std::string>(), c["name"].get<std::string>()});
+    }
+  }
+  if (points.empty()) return "";
+  double lo_t = 1e9, hi_t = 0, lo_q = 1e9, hi_q = 0;
+  for (const Point& p : points) {
+    lo_t = std::min(lo_t, p.seconds); hi_t = std::max(hi_t, p.seconds);
+    lo_q = std::min(lo_q, p.abs_rel); hi_q = std::max(hi_q, p.abs_rel);
+  }
+  lo_t = std::log10(lo_t) - 0.3; hi_t = std::log10(hi_t) + 0.3;
+  const double pad = std::max(1e-4, 0.15 * (hi_q - lo_q));
+  lo_q -= pad; hi_q += pad;
+  const int W = 720, H = 440, L = 80, R = 200, T = 40, B = 60;
+  auto x = [&](double s) { return L + (std::log10(s) - lo_t) / (hi_t - lo_t) * (W - L - R); };
+  auto y = [&](double q) { return T + (hi_q - q) / (hi_q - lo_q) * (H - T - B); };
+  const std::map<std::string, std::string> colour = {{"reference", "#d62728"}, {"early_stop", "#ff7f0e"}, {"fast", "#2ca02c"}};
+  std::string svg = absl::StrFormat(
+      "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='12'>\n"
+      "<rect width='100%%' height='100%%' fill='white'/>\n"
+      "<text x='%d' y='22' font-size='15'>Co-alignment: time against error (AbsRel vs truth), median of runs</text>\n"
+      "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/><line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n",
+      W, H, L, L, H - B, W - R, H - B, L, T, L, H - B);
+  for (int e = static_cast<int>(std::ceil(lo_t)); e <= static_cast<int>(std::floor(hi_t)); ++e) {
+    const double px = x(std::pow(10.0, e));
+    svg += absl::StrFormat("<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ddd'/><text x='%.1f' y='%d' text-anchor='middle'>%g s</text>\n",
+                           px, T, px, H - B, px, H - B + 18, std::pow(10.0, e));
+  }
+  for (int i = 0; i <= 4; ++i) {
+    const double q = lo_q + (hi_q - lo_q) * i / 4;
+    svg += absl::StrFormat("<text x='%d' y='%.1f' text-anchor='end'>%.4f</text>\n", L - 6, y(q) + 4, q);
+  }
+  svg += absl::StrFormat("<text x='%d' y='%d' text-anchor='middle'>wall time (log scale)</text>\n", (L + W - R) / 2, H - 18);
+  svg += absl::StrFormat("<text x='18' y='%d' transform='rotate(-90 18 %d)' text-anchor='middle'>AbsRel vs truth</text>\n", (T + H - B) / 2, (T + H - B) / 2);
+  int legend = 0;
+  for (const auto& [solver, c] : colour) {
+    svg += absl::StrFormat("<circle cx='%d' cy='%d' r='6' fill='%s'/><text x='%d' y='%d'>%s</text>\n", W - R + 20,
+                           T + 20 + 22 * legend, c, W - R + 32, T + 24 + 22 * legend, solver);
+    ++legend;
+  }
+  for (const Point& p : points) {
+    const auto it = colour.find(p.solver);
+    svg += absl::StrFormat("<circle cx='%.1f' cy='%.1f' r='6' fill='%s' fill-opacity='0.8'><title>%s %s: %.3f s, AbsRel %.4f</title></circle>\n",
+                           x(p.seconds), y(p.abs_rel), it == colour.end() ? "#777" : it->second, p.label, p.solver,
+                           p.seconds, p.abs_rel);
+  }
+  return svg + "</svg>\n";
 }
 
 std::string Opt(const std::optional<double>& v, const char* fmt = "%.4f") {
@@ -396,6 +457,10 @@ int main(int argc, char** argv) {
 
   std::cout << "\n";
   for (const std::string& line : table) std::cout << line << "\n";
+  if (!absl::GetFlag(FLAGS_svg).empty()) {
+    std::ofstream(absl::GetFlag(FLAGS_svg)) << SpeedQualitySvg(report);
+    std::cout << "wrote " << absl::GetFlag(FLAGS_svg) << "\n";
+  }
   const std::string json_path = absl::GetFlag(FLAGS_json);
   if (!json_path.empty()) {
     std::ofstream(json_path) << report.dump(2) << "\n";
