@@ -32,7 +32,7 @@ ABSL_FLAG(std::string, solver, "", "run: co-alignment solver fast | early_stop |
 ABSL_FLAG(int, max_iterations, -1, "run: co-alignment iteration cap");
 ABSL_FLAG(double, tolerance, -1, "run: co-alignment tolerance");
 ABSL_FLAG(int, patience, -1, "run: early_stop patience");
-ABSL_FLAG(std::string, encoding, "float16", "run: depth on the wire: float32 | float16 | png16");
+ABSL_FLAG(std::string, encoding, "float32", "run: depth on the wire: float32 | float16 (half the bytes) | png16");
 ABSL_FLAG(bool, save_png16, false, "run: also write <name>_png16/%05d.png");
 ABSL_FLAG(bool, rgbd, true, "run: write <name>_rgbd.mp4 (input | depth)");
 ABSL_FLAG(bool, colorize, true, "run: write <name>_Spectral_r.mp4");
