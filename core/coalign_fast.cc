@@ -8,6 +8,13 @@
 // block-preconditioned conjugate gradients. Steps are accepted only when the true objective
 // falls, so the solver ends at a point no worse than where it started and, unlike Adam's small
 // steps, converges in a few dozen iterations.
+//
+// The reference objective has no finite minimiser: its data terms are divided by per-frame
+// means, so they do not change when every snippet's (s, t) is multiplied by one factor, while
+// the shift penalty is absolute. Its infimum lies towards all scales growing together with the
+// shifts fading, i.e. at scale-only alignment. Accepted steps are therefore extended
+// geometrically along their direction, which walks that valley in a few iterations; scales are
+// capped at kMaxScale. The merged depth is normalised, so the absolute scale never shows.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -127,7 +134,8 @@ void AccumulateTerm(int n, int64_t P, const std::vector<const float*>& r,
   }
   // Gradient of sum_k w_k r_k^2 / 2 through the means: gamma_j = w_j r_j - mean_k w_k r_k.
   for (int j = 0; j < n; ++j) {
-    double gs = 0, gt = 0;
+    float gs = 0, gt = 0;
+#pragma omp simd reduction(+ : gs, gt)
     for (int64_t p = 0; p < P; ++p) {
       const float gamma = w[j][p] * r[j][p] - wr_sum[p] * inv_n;
       gs += gamma * u[j][p];
@@ -149,6 +157,7 @@ void AccumulateTerm(int n, int64_t P, const std::vector<const float*>& r,
       const float* vj = v[j];
       const float* vl = v[l];
       const float diag = j == l ? 1.0f : 0.0f;
+#pragma omp simd reduction(+ : ss, st, ts, tt)
       for (int64_t p = 0; p < P; ++p) {
         const float coef = diag * wj[p] - (wj[p] + wl[p]) * inv_n + w_sum[p] * inv_n2;
         ss += coef * uj[p] * ul[p];
@@ -163,6 +172,37 @@ void AccumulateTerm(int n, int64_t P, const std::vector<const float*>& r,
         bt[0] += ss; bt[1] += ts; bt[2] += st; bt[3] += tt;
       }
     }
+  }
+}
+
+// Each data term of a frame is divided by c = mean_p |mean|, which moves with (s, t) too:
+// d(term)/d(theta) gains -term / c * dc/d(theta). Without it the gradient is not the
+// objective's and steps stall short of the optimum.
+void AddNormaliserGradient(int n, int64_t P, const float* mean,
+                           const std::vector<const float*>& r, const std::vector<const float*>& u,
+                           const std::vector<const float*>& v, float c, double inv_z,
+                           FrameSums* sums) {
+  float abs_sum = 0;
+  std::vector<float> sign(P);
+  for (int64_t p = 0; p < P; ++p) sign[p] = mean[p] > 0 ? 1.0f : (mean[p] < 0 ? -1.0f : 0.0f);
+  for (int k = 0; k < n; ++k) {
+    const float* rk = r[k];
+#pragma omp simd reduction(+ : abs_sum)
+    for (int64_t p = 0; p < P; ++p) abs_sum += std::fabs(rk[p]);
+  }
+  const double term = abs_sum * inv_z / c;
+  const double factor = -term / c / (static_cast<double>(P) * n);  // dc = mean_p sign * d(mean)
+  for (int k = 0; k < n; ++k) {
+    float du = 0, dv = 0;
+    const float* uk = u[k];
+    const float* vk = v[k];
+#pragma omp simd reduction(+ : du, dv)
+    for (int64_t p = 0; p < P; ++p) {
+      du += sign[p] * uk[p];
+      dv += sign[p] * vk[p];
+    }
+    sums->grad[2 * k] += factor * du;
+    sums->grad[2 * k + 1] += factor * dv;
   }
 }
 
@@ -222,6 +262,8 @@ void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
       }
       AccumulateTerm(n, P, r, w, x, one, &scratch, &sums);
       AccumulateTerm(n, P, ri, wi, ui, vi, &scratch, &sums);
+      AddNormaliserGradient(n, P, m, r, x, one, c, inv_z, &sums);
+      AddNormaliserGradient(n, P, md, ri, ui, vi, cd, inv_z, &sums);
     }
   });
 
@@ -241,6 +283,38 @@ void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
         for (int e = 0; e < 4; ++e) b[e] += src[e];
       }
     }
+  }
+}
+
+// Scales grow without bound along the valleys described in Refine; keep them where float
+// arithmetic on s * x + t stays exact to ~1e-7 relative and far from overflow.
+constexpr double kMaxScale = 1e15;
+constexpr double kRescaledScale = 1e6;
+bool Bounded(const std::vector<double>& s) {
+  for (double v : s) {
+    if (!(std::fabs(v) < kMaxScale)) return false;
+  }
+  return true;
+}
+
+// Far along the valley, brings all scales down together (the data terms do not change; the
+// shift penalty shrinks) so that the walk can go on below kMaxScale. Kept only when the
+// objective does not rise, which the 1e-3 clip could otherwise cause.
+void RescaleIfLarge(const SampledSnippets& sampled, std::vector<double>* s, std::vector<double>* t,
+                    double* objective, FrameTargets* targets) {
+  const auto [low, high] = std::minmax_element(s->begin(), s->end());
+  if (*high < kMaxScale * 1e-3 || *low < kRescaledScale) return;
+  const double factor = kRescaledScale / *low;
+  std::vector<double> s_new(*s), t_new(*t);
+  for (double& v : s_new) v *= factor;
+  for (double& v : t_new) v *= factor;
+  FrameTargets targets_new;
+  const double value = Objective(sampled, s_new, t_new, &targets_new);
+  if (value <= *objective) {
+    *objective = value;
+    s->swap(s_new);
+    t->swap(t_new);
+    std::swap(*targets, targets_new);
   }
 }
 
@@ -353,6 +427,7 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
       return absl::CancelledError("co-alignment cancelled");
     }
     if (options.progress) options.progress(*iterations + iteration, options.max_iterations);
+    RescaleIfLarge(sampled, &s, &t, &objective, &targets);
     Assemble(sampled, targets, pairs, s, t, inv_z, &system, &gradient);
     for (int k = 0; k < S; ++k) {
       Block& d = system.blocks[k][system.diagonal[k]];
@@ -378,14 +453,30 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
                               (std::fabs(step[2 * k]) * mean_value[k] +
                                std::fabs(step[2 * k + 1])) / depth_scale);
       }
-      const double candidate = Objective(sampled, s_try, t_try, &targets_try);
-      if (candidate <= objective) {
+        const double candidate = Objective(sampled, s_try, t_try, &targets_try);
+      if (candidate <= objective && Bounded(s_try)) {
         accepted = true;
         objective = candidate;
         s.swap(s_try);
         t.swap(t_try);
         std::swap(targets, targets_try);
         lambda = std::max(lambda * 0.3, 1e-9);
+        // The objective is invariant to one global scale of all snippets except for its soft
+        // constraints and the 1e-3 clip, so it has long, nearly flat valleys (all scales
+        // growing together while the shifts fade) that damped steps walk slowly. Extend an
+        // accepted step geometrically while that keeps lowering the objective.
+        for (double applied = 1.0; applied < 1024.0; applied *= 2.0) {
+          for (int k = 0; k < S; ++k) {  // to start + 2 * applied * step
+            s_try[k] = s[k] + applied * step[2 * k];
+            t_try[k] = t[k] + applied * step[2 * k + 1];
+          }
+          const double further = Objective(sampled, s_try, t_try, &targets_try);
+          if (!(further < objective) || !Bounded(s_try)) break;
+          objective = further;
+          s.swap(s_try);
+          t.swap(t_try);
+          std::swap(targets, targets_try);
+        }
       } else {
         lambda *= 10.0;
         if (max_change < tolerance) break;  // even tiny steps do not help: at the optimum

@@ -32,6 +32,8 @@ class SnippetDepths {
   const float* Slot(int group, int snippet, int position) const {
     return data_.data() + SlotIndex(group, snippet, position) * pixels();
   }
+  // The same by flat slot index, 0 .. num_slots() - 1.
+  const float* SlotData(int64_t slot) const { return data_.data() + slot * pixels(); }
   int64_t SlotIndex(int group, int snippet, int position) const {
     const SnippetGroup& g = plan_.groups[group];
     return group_offset_[group] + static_cast<int64_t>(snippet) * g.snippet_length + position;

@@ -45,6 +45,8 @@ ABSL_FLAG(int, width, 768, "processing width of the synthetic case");
 ABSL_FLAG(int, height, 432, "processing height of the synthetic case");
 ABSL_FLAG(int, long_frames, 1000, "frames of the long synthetic case (fast only); 0 skips it");
 ABSL_FLAG(std::string, dilation_sets, "1,25;1,10,25", "dilation sets, ';'-separated");
+ABSL_FLAG(std::string, solvers, "reference,early_stop,fast",
+          "solvers to run in case (a) (without reference there is no speed-up or MAE against it)");
 ABSL_FLAG(int, runs, 5, "timed runs per solver (median reported)");
 ABSL_FLAG(int, reference_runs, 5, "timed runs of the reference solver (it is slow)");
 ABSL_FLAG(double, scale_sigma, 0.3, "log-normal sigma of the per-snippet scale");
@@ -298,14 +300,19 @@ int main(int argc, char** argv) {
     nlohmann::json rows = nlohmann::json::array();
     std::vector<cv::Mat> reference_merge;
     std::optional<SolverRow> reference;
-    if (with_reference) {
+    const std::vector<std::string> wanted = absl::StrSplit(absl::GetFlag(FLAGS_solvers), ',');
+    auto want = [&](const std::string& name) {
+      return std::find(wanted.begin(), wanted.end(), name) != wanted.end();
+    };
+    if (with_reference && want("reference")) {
       reference = RunSolver(c, CoalignSolver::kReference, absl::GetFlag(FLAGS_reference_runs),
                             nullptr, &reference_merge);
     }
     std::vector<SolverRow> results;
     if (reference) results.push_back(*reference);
     for (CoalignSolver solver : {CoalignSolver::kEarlyStop, CoalignSolver::kFast}) {
-      if (!with_reference && solver == CoalignSolver::kEarlyStop) continue;
+      if (solver == CoalignSolver::kEarlyStop && (!with_reference || !want("early_stop"))) continue;
+      if (solver == CoalignSolver::kFast && with_reference && !want("fast")) continue;
       results.push_back(RunSolver(c, solver, runs, reference ? &reference_merge : nullptr,
                                   nullptr));
     }
@@ -366,7 +373,8 @@ int main(int argc, char** argv) {
       long_truth = normalised(long_video.depth);
     }
     SnippetPlanOptions plan_options;
-    plan_options.dilations = ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets)).front();
+    const auto sets = ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets));
+    plan_options.dilations = sets.empty() ? std::vector<int>{1, 25} : sets.front();
     auto plan = PlanSnippets(long_frames, plan_options);
     SnippetDepths long_depths = synth::DistortedSnippets(long_truth, *plan, distortion);
     long_truth.clear();
