@@ -181,9 +181,10 @@ void AccumulateTerm(int n, int64_t P, const std::vector<const float*>& r,
 void AddNormaliserGradient(int n, int64_t P, const float* mean,
                            const std::vector<const float*>& r, const std::vector<const float*>& u,
                            const std::vector<const float*>& v, float c, double inv_z,
-                           FrameSums* sums) {
+                           std::vector<float>* scratch, FrameSums* sums) {
   float abs_sum = 0;
-  std::vector<float> sign(P);
+  std::vector<float>& sign = *scratch;
+  sign.resize(P);
   for (int64_t p = 0; p < P; ++p) sign[p] = mean[p] > 0 ? 1.0f : (mean[p] < 0 ? -1.0f : 0.0f);
   for (int k = 0; k < n; ++k) {
     const float* rk = r[k];
@@ -264,8 +265,8 @@ void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
       }
       AccumulateTerm(n, P, r, w, x, one, &scratch, &sums);
       AccumulateTerm(n, P, ri, wi, ui, vi, &scratch, &sums);
-      AddNormaliserGradient(n, P, m, r, x, one, c, inv_z, &sums);
-      AddNormaliserGradient(n, P, md, ri, ui, vi, cd, inv_z, &sums);
+      AddNormaliserGradient(n, P, m, r, x, one, c, inv_z, &scratch, &sums);
+      AddNormaliserGradient(n, P, md, ri, ui, vi, cd, inv_z, &scratch, &sums);
     }
   });
 
@@ -291,33 +292,11 @@ void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
 // Scales grow without bound along the valleys described in Refine; keep them where float
 // arithmetic on s * x + t stays exact to ~1e-7 relative and far from overflow.
 constexpr double kMaxScale = 1e15;
-constexpr double kRescaledScale = 1e6;
 bool Bounded(const std::vector<double>& s) {
   for (double v : s) {
     if (!(std::fabs(v) < kMaxScale)) return false;
   }
   return true;
-}
-
-// Far along the valley, brings all scales down together (the data terms do not change; the
-// shift penalty shrinks) so that the walk can go on below kMaxScale. Kept only when the
-// objective does not rise, which the 1e-3 clip could otherwise cause.
-void RescaleIfLarge(const SampledSnippets& sampled, std::vector<double>* s, std::vector<double>* t,
-                    double* objective, FrameTargets* targets) {
-  const auto [low, high] = std::minmax_element(s->begin(), s->end());
-  if (*high < kMaxScale * 1e-3 || *low < kRescaledScale) return;
-  const double factor = kRescaledScale / *low;
-  std::vector<double> s_new(*s), t_new(*t);
-  for (double& v : s_new) v *= factor;
-  for (double& v : t_new) v *= factor;
-  FrameTargets targets_new;
-  const double value = Objective(sampled, s_new, t_new, &targets_new);
-  if (value <= *objective) {
-    *objective = value;
-    s->swap(s_new);
-    t->swap(t_new);
-    std::swap(*targets, targets_new);
-  }
 }
 
 // Solves (H + lambda diag(H)) x = -g by conjugate gradients with a 2x2 block-Jacobi
@@ -429,7 +408,6 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
       return absl::CancelledError("co-alignment cancelled");
     }
     if (options.progress) options.progress(*iterations + iteration, options.max_iterations);
-    RescaleIfLarge(sampled, &s, &t, &objective, &targets);
     Assemble(sampled, targets, pairs, s, t, inv_z, &system, &gradient);
     for (int k = 0; k < S; ++k) {
       Block& d = system.blocks[k][system.diagonal[k]];
@@ -440,13 +418,13 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
       d.v[3] += 2.0 * reg_shift[k];
       gradient[2 * k + 1] += 2.0 * reg_shift[k] * t[k];
     }
+    double depth_scale = 0.0;
+    for (double c : targets.scale) depth_scale += c;
+    depth_scale = std::max(depth_scale / targets.scale.size(), 1e-12);
     bool accepted = false;
     double max_change = 0.0;
     for (int attempt = 0; attempt < 12 && !accepted; ++attempt) {
       const std::vector<double> step = SolveDamped(system, gradient, lambda);
-      double depth_scale = 0.0;
-      for (double c : targets.scale) depth_scale += c;
-      depth_scale = std::max(depth_scale / targets.scale.size(), 1e-12);
       max_change = 0.0;
       for (int k = 0; k < S; ++k) {
         s_try[k] = s[k] + step[2 * k];

@@ -115,6 +115,16 @@ struct SolverRow {
   std::optional<double> tight_tolerance_mae;
 };
 
+double FarthestDepth(const std::vector<cv::Mat>& depth) {
+  double far = 0;
+  for (const cv::Mat& d : depth) {
+    double lo, hi;
+    cv::minMaxLoc(d, &lo, &hi);
+    far = std::max(far, hi);
+  }
+  return far;
+}
+
 double MeanAbsDiff(const std::vector<cv::Mat>& a, const std::vector<cv::Mat>& b) {
   double sum = 0;
   int64_t n = 0;
@@ -160,12 +170,7 @@ SolverRow RunSolver(const Case& c, CoalignSolver solver, int runs,
   if (reference_merge) row.mae_vs_reference = MeanAbsDiff(*merged, *reference_merge);
   if (!c.truth.empty()) {
     auto accuracy = EvaluateDepth(*merged, c.truth);
-    double far = 0;
-    for (const cv::Mat& d : c.truth) {
-      double lo, hi;
-      cv::minMaxLoc(d, &lo, &hi);
-      far = std::max(far, hi);
-    }
+    const double far = FarthestDepth(c.truth);
     if (accuracy.ok()) {
       row.abs_rel = accuracy->abs_rel;
       // The fit is affine, so dividing the truth by `far` divides the aligned MAE by it.
@@ -281,12 +286,7 @@ int main(int argc, char** argv) {
     return std::move(*video);
   };
   auto normalised = [](const std::vector<cv::Mat>& depth) {
-    double far = 0;
-    for (const cv::Mat& d : depth) {
-      double lo, hi;
-      cv::minMaxLoc(d, &lo, &hi);
-      far = std::max(far, hi);
-    }
+    const double far = FarthestDepth(depth);
     std::vector<cv::Mat> out;
     for (const cv::Mat& d : depth) {
       cv::Mat n = d.clone();

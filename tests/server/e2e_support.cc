@@ -169,6 +169,12 @@ std::string EstimateResult::job_id() const {
   return "";
 }
 
+v1::JobSpec SmallJobSpec() {
+  v1::JobSpec spec;
+  spec.set_processing_res(64);
+  return spec;
+}
+
 EstimateResult Estimate(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
                         const std::string& video_bytes, double deadline_seconds) {
   grpc::ClientContext context;

@@ -56,6 +56,9 @@ struct EstimateResult {
   std::string job_id() const;
 };
 
+// A job spec at 64 px: the fixture model finishes such jobs in well under a second.
+v1::JobSpec SmallJobSpec();
+
 // Sends the spec, then `video_bytes` in 1 MiB chunks (unless empty), then half-closes.
 EstimateResult Estimate(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
                         const std::string& video_bytes, double deadline_seconds = 0);

@@ -26,8 +26,7 @@ class BadInputTest : public ::testing::Test {
     delete dir_;
   }
   void ExpectStillServing() {
-    v1::JobSpec spec;
-    spec.set_processing_res(64);
+    v1::JobSpec spec = testing::SmallJobSpec();
     auto stub = server_->Stub();
     const auto result = testing::Estimate(*stub, spec, testing::ReadFile(testing::WriteTestVideo(*dir_, 6, 64, 48)));
     EXPECT_TRUE(result.status.ok()) << result.status.error_message();
@@ -54,8 +53,8 @@ DepthdProcess* BadInputTest::server_ = nullptr;
 
 v1::EstimateRequest SpecMessage(const std::string& preset = "") {
   v1::EstimateRequest m;
+  *m.mutable_spec() = testing::SmallJobSpec();
   m.mutable_spec()->set_preset(preset);
-  m.mutable_spec()->set_processing_res(64);
   return m;
 }
 

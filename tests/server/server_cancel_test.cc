@@ -28,8 +28,7 @@ class CancelTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void ExpectNextJobRunsPromptly() {
-    v1::JobSpec spec;
-    spec.set_processing_res(64);
+    v1::JobSpec spec = testing::SmallJobSpec();
     auto stub = server_->Stub();
     const auto start = Clock::now();
     const auto result = testing::Estimate(*stub, spec, short_video_);
@@ -45,7 +44,7 @@ TEST_F(CancelTest, CancelJobStopsTheRunningJob) {
   grpc::ClientContext context;
   auto stream = stub->Estimate(&context);
   v1::EstimateRequest request;
-  request.mutable_spec()->set_processing_res(64);
+  *request.mutable_spec() = testing::SmallJobSpec();
   stream->Write(request);
   v1::EstimateRequest chunk;
   chunk.mutable_chunk()->set_data(long_video_);
@@ -82,8 +81,7 @@ TEST_F(CancelTest, CancelJobStopsTheRunningJob) {
 }
 
 TEST_F(CancelTest, DeadlineStopsTheJob) {
-  v1::JobSpec spec;
-  spec.set_processing_res(64);
+  v1::JobSpec spec = testing::SmallJobSpec();
   auto stub = server_->Stub();
   const auto start = Clock::now();
   const auto result = testing::Estimate(*stub, spec, long_video_, /*deadline_seconds=*/1.5);

@@ -125,7 +125,7 @@ TEST_F(ServerE2eTest, FramesCanBeSentOneByOne) {
   grpc::ClientContext context;
   auto stream = stub->Estimate(&context);
   v1::EstimateRequest request;
-  request.mutable_spec()->set_processing_res(64);
+  *request.mutable_spec() = testing::SmallJobSpec();
   stream->Write(request);
   for (int f = 0; f < 5; ++f) {
     cv::Mat frame(48, 64, CV_8UC3, cv::Scalar(10 * f, 100, 200));

@@ -28,8 +28,7 @@ TEST(QueueTest, OneRunsTwoWaitOneIsRefused) {
     clients.emplace_back([&, i] {
       // Stagger the starts so that admission order is the client order.
       std::this_thread::sleep_for(std::chrono::milliseconds(100 * i));
-      v1::JobSpec spec;
-      spec.set_processing_res(64);
+      v1::JobSpec spec = testing::SmallJobSpec();
       spec.set_client_name("client-" + std::to_string(i));
       auto stub = server.Stub();
       const auto result = testing::Estimate(*stub, spec, video);

@@ -20,15 +20,13 @@ TEST(ShutdownTest, SigtermDrains) {
   const std::string spool = server.spool_dir();
   testing::EstimateResult running, queued;
   std::thread first([&] {
-    v1::JobSpec spec;
-    spec.set_processing_res(64);
+    v1::JobSpec spec = testing::SmallJobSpec();
     auto stub = server.Stub();
     running = testing::Estimate(*stub, spec, video);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::thread second([&] {
-    v1::JobSpec spec;
-    spec.set_processing_res(64);
+    v1::JobSpec spec = testing::SmallJobSpec();
     auto stub = server.Stub();
     queued = testing::Estimate(*stub, spec, video);
   });
