@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/depth_model.h"
 #include "core/status_macros.h"
+#include "core/rollingdepth_model.h"
 #include "core/torchscript_model.h"
 
 namespace depthd {
@@ -50,18 +51,20 @@ std::string DefaultModelPath() {
 absl::StatusOr<std::shared_ptr<DepthModel>> LoadDepthModel(const ModelLoadOptions& options) {
   const std::string path = options.path.empty() ? DefaultModelPath() : options.path;
   std::error_code error;
-  if (fs::is_directory(path, error)) {
-    return absl::UnimplementedError(absl::StrCat(
-        path, " is a directory: diffusers checkpoints (RollingDepth's unet/vae layout) are not "
-              "supported yet; pass a TorchScript .pt with its .json sidecar"));
-  }
   if (!fs::exists(path, error)) {
     return absl::NotFoundError(absl::StrCat("model file ", path, " not found"));
   }
   DEPTHD_ASSIGN_OR_RETURN(const DeviceKind device, ResolveDevice(options.device));
   DEPTHD_ASSIGN_OR_RETURN(const DType dtype, ResolveDType(options.dtype, device));
-  DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<TorchScriptModel> model,
-                          TorchScriptModel::Create(path, device, dtype));
+  std::unique_ptr<DepthModel> model;
+  if (fs::is_directory(path, error)) {
+    // A diffusers checkpoint folder: RollingDepth (prs-eth/rollingdepth-v1-0 layout).
+    RollingDepthOptions rolling;
+    rolling.max_vae_bs = options.max_vae_bs;
+    DEPTHD_ASSIGN_OR_RETURN(model, RollingDepthModel::Create(path, device, dtype, rolling));
+  } else {
+    DEPTHD_ASSIGN_OR_RETURN(model, TorchScriptModel::Create(path, device, dtype));
+  }
   // One tiny forward now, so a broken model fails at start-up and not on the first job.
   const int m = model->contract().size_multiple;
   const int side = ((32 + m - 1) / m) * m;

@@ -14,10 +14,12 @@ namespace depthd {
 class DepthModel;
 
 struct ModelLoadOptions {
-  // A TorchScript file (<name>.pt with <name>.json beside it). Empty: the embedded model.
+  // A TorchScript file (<name>.pt with <name>.json beside it), or a RollingDepth checkpoint
+  // folder in diffusers layout (model_index.json, unet/, vae/, ...). Empty: the embedded model.
   std::string path;
   std::string device = "auto";
   std::string dtype;  // "" = the device's default
+  int max_vae_bs = 4;  // frames per VAE call, for checkpoint folders
 };
 
 struct ModelInfo {

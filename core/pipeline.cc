@@ -56,6 +56,52 @@ absl::Status CheckModelCanRun(const DepthModel& model, const PipelineOptions& op
   return absl::OkStatus();
 }
 
+// RollingDepth's refinement: the co-aligned video, normalised to [-1, 1], goes back through the
+// model; the result is min-max normalised to [0, 1] like the merge's output.
+absl::StatusOr<std::vector<cv::Mat>> Refine(DepthModel& model, const SnippetDepths& depths,
+                                            const CoalignResult& alignment,
+                                            const PipelineOptions& options,
+                                            const PipelineCallbacks& callbacks) {
+  const int frames = depths.plan().num_frames;
+  const int height = depths.height(), width = depths.width();
+  const int multiple = std::max(1, model.contract().size_multiple);
+  const int padded_height = RoundUp(height, multiple), padded_width = RoundUp(width, multiple);
+  torch::Tensor coaligned = torch::empty({frames, 1, padded_height, padded_width}, torch::kFloat32);
+  DEPTHD_RETURN_IF_ERROR(MergeAndNormalize(
+      depths, alignment, [&](int index, const cv::Mat& depth) -> absl::Status {
+        cv::Mat padded;
+        cv::copyMakeBorder(depth, padded, 0, padded_height - height, 0, padded_width - width,
+                           cv::BORDER_REPLICATE);
+        cv::Mat dst(padded_height, padded_width, CV_32FC1,
+                    coaligned.data_ptr<float>() + static_cast<int64_t>(index) * padded_height * padded_width);
+        padded.convertTo(dst, CV_32FC1, 2.0, -1.0);
+        return absl::OkStatus();
+      }));
+  DepthModel::RefineParams params;
+  params.refine_step = options.refine_step;
+  params.snippet_length = options.refine_snippet_len;
+  params.start_dilation = options.refine_start_dilation;
+  params.batch_size = options.batch_size;
+  params.cancelled = callbacks.cancelled;
+  DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined, model.Refine(coaligned, params));
+  refined = refined.narrow(2, 0, height).narrow(3, 0, width).contiguous();
+  if (!torch::isfinite(refined).all().item<bool>()) {
+    return absl::InternalError(absl::StrCat("model ", model.contract().name,
+                                            " returned non-finite depth from refinement"));
+  }
+  const float lo = refined.min().item<float>(), hi = refined.max().item<float>();
+  const float range = hi > lo ? hi - lo : 1.0f;
+  std::vector<cv::Mat> out;
+  out.reserve(frames);
+  for (int f = 0; f < frames; ++f) {
+    cv::Mat view(height, width, CV_32FC1, refined.data_ptr<float>() + static_cast<int64_t>(f) * height * width);
+    cv::Mat frame;
+    view.convertTo(frame, CV_32FC1, 1.0 / range, -lo / range);
+    out.push_back(frame);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<SnippetDepths> PredictSnippetDepths(DepthModel& model, const VideoFrames& video,
@@ -90,22 +136,51 @@ absl::StatusOr<SnippetDepths> PredictSnippetDepths(DepthModel& model, const Vide
   const int length = model.contract().snippet_length;
   if (callbacks.progress) callbacks.progress(kStageInference, 0, total);
 
+  const bool latent_model = model.encodes_frames();
+  if (latent_model) {
+    // Each frame is encoded once; snippets then refer to frames by index.
+    DEPTHD_RETURN_IF_ERROR(model.BeginVideo(video.num_frames(), options.seed));
+    const int frame_batch = std::max(1, model.frame_batch());
+    for (int begin = 0; begin < video.num_frames(); begin += frame_batch) {
+      if (callbacks.cancelled && callbacks.cancelled()) {
+        return absl::CancelledError("job cancelled during inference");
+      }
+      const int count = std::min(frame_batch, video.num_frames() - begin);
+      torch::Tensor batch = torch::empty({count, 3, padded_height, padded_width}, torch::kFloat32);
+      for (int i = 0; i < count; ++i) {
+        FrameToPlanes(video.frames[begin + i], padded_height, padded_width,
+                      batch.data_ptr<float>() + static_cast<int64_t>(i) * 3 * plane);
+      }
+      DEPTHD_RETURN_IF_ERROR(model.EncodeFrames(batch, begin));
+    }
+  }
+
   for (int begin = 0; begin < total; begin += options.batch_size) {
     if (callbacks.cancelled && callbacks.cancelled()) {
       return absl::CancelledError("job cancelled during inference");
     }
     const int end = std::min(total, begin + options.batch_size);
-    torch::Tensor batch =
-        torch::empty({end - begin, length, 3, padded_height, padded_width}, torch::kFloat32);
-    float* data = batch.data_ptr<float>();
-    for (int b = begin; b < end; ++b) {
-      const std::vector<int>& frames = depths.plan().groups[jobs[b].group].snippets[jobs[b].snippet];
-      for (int j = 0; j < length; ++j) {
-        FrameToPlanes(video.frames[frames[j]], padded_height, padded_width,
-                      data + ((static_cast<int64_t>(b - begin) * length + j) * 3) * plane);
+    torch::Tensor prediction;
+    if (latent_model) {
+      std::vector<std::vector<int>> snippets;
+      for (int b = begin; b < end; ++b) {
+        snippets.push_back(depths.plan().groups[jobs[b].group].snippets[jobs[b].snippet]);
       }
+      DEPTHD_ASSIGN_OR_RETURN(prediction, model.PredictSnippetFrames(snippets));
+    } else {
+      torch::Tensor batch =
+          torch::empty({end - begin, length, 3, padded_height, padded_width}, torch::kFloat32);
+      float* data = batch.data_ptr<float>();
+      for (int b = begin; b < end; ++b) {
+        const std::vector<int>& frames =
+            depths.plan().groups[jobs[b].group].snippets[jobs[b].snippet];
+        for (int j = 0; j < length; ++j) {
+          FrameToPlanes(video.frames[frames[j]], padded_height, padded_width,
+                        data + ((static_cast<int64_t>(b - begin) * length + j) * 3) * plane);
+        }
+      }
+      DEPTHD_ASSIGN_OR_RETURN(prediction, model.PredictSnippets(batch));
     }
-    DEPTHD_ASSIGN_OR_RETURN(torch::Tensor prediction, model.PredictSnippets(batch));
     prediction = prediction.contiguous();
     const float* out = prediction.data_ptr<float>();
     for (int b = begin; b < end; ++b) {
@@ -132,8 +207,10 @@ absl::StatusOr<PipelineSummary> RunPipeline(DepthModel& model, const VideoFrames
         "can refine; ", model.contract().name,
         " cannot. Set refine_step 0 or serve a RollingDepth checkpoint"));
   }
-  if (options.refine_step > 0) {
-    return absl::UnimplementedError("refinement is not implemented for this model backend");
+  if (options.refine_step > 0 && video.num_frames() < options.refine_snippet_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refinement needs at least refine_snippet_len (", options.refine_snippet_len,
+        ") frames; the video has ", video.num_frames()));
   }
   PipelineSummary summary;
   summary.frames = video.num_frames();
@@ -168,27 +245,37 @@ absl::StatusOr<PipelineSummary> RunPipeline(DepthModel& model, const VideoFrames
   const cv::Size output_size(summary.output_width, summary.output_height);
 
   double encode_seconds = 0.0;
-  start = Clock::now();
   cv::Mat restored;
-  DEPTHD_RETURN_IF_ERROR(MergeAndNormalize(
-      depths, summary.coalign, [&](int index, const cv::Mat& depth) -> absl::Status {
-        if (callbacks.cancelled && callbacks.cancelled()) {
-          return absl::CancelledError("job cancelled while streaming depth frames");
-        }
-        const cv::Mat* frame = &depth;
-        if (restore) {
-          restored = ResizeTo(depth, output_size, options.resample);
-          frame = &restored;
-        }
-        const auto encode_start = Clock::now();
-        absl::Status status =
-            callbacks.on_frame ? callbacks.on_frame(index, *frame) : absl::OkStatus();
-        encode_seconds += SecondsSince(encode_start);
-        if (callbacks.progress) callbacks.progress(kStageMerge, index + 1, summary.frames);
-        return status;
-      }));
+  auto emit = [&](int index, const cv::Mat& depth) -> absl::Status {
+    if (callbacks.cancelled && callbacks.cancelled()) {
+      return absl::CancelledError("job cancelled while streaming depth frames");
+    }
+    const cv::Mat* frame = &depth;
+    if (restore) {
+      restored = ResizeTo(depth, output_size, options.resample);
+      frame = &restored;
+    }
+    const auto encode_start = Clock::now();
+    absl::Status status = callbacks.on_frame ? callbacks.on_frame(index, *frame) : absl::OkStatus();
+    encode_seconds += SecondsSince(encode_start);
+    if (callbacks.progress) callbacks.progress(kStageMerge, index + 1, summary.frames);
+    return status;
+  };
+
+  if (options.refine_step > 0) {
+    start = Clock::now();
+    DEPTHD_ASSIGN_OR_RETURN(std::vector<cv::Mat> refined,
+                            Refine(model, depths, summary.coalign, options, callbacks));
+    summary.stage_seconds[kStageRefine] = SecondsSince(start);
+    start = Clock::now();
+    for (int f = 0; f < summary.frames; ++f) DEPTHD_RETURN_IF_ERROR(emit(f, refined[f]));
+  } else {
+    start = Clock::now();
+    DEPTHD_RETURN_IF_ERROR(MergeAndNormalize(depths, summary.coalign, emit));
+  }
   summary.stage_seconds[kStageMerge] = SecondsSince(start) - encode_seconds;
   summary.stage_seconds[kStageEncodeOutput] = encode_seconds;
+  model.EndVideo();
   return summary;
 }
 

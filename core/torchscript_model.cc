@@ -7,27 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/torch_device.h"
 
 namespace depthd {
 namespace {
-
-torch::Device TorchDevice(DeviceKind device) {
-  switch (device) {
-    case DeviceKind::kCuda: return torch::Device(torch::kCUDA);
-    case DeviceKind::kMps: return torch::Device(torch::kMPS);
-    case DeviceKind::kCpu: break;
-  }
-  return torch::Device(torch::kCPU);
-}
-
-torch::ScalarType TorchDType(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat16: return torch::kHalf;
-    case DType::kBFloat16: return torch::kBFloat16;
-    case DType::kFloat32: break;
-  }
-  return torch::kFloat32;
-}
 
 std::string Shape(const torch::Tensor& t) {
   std::ostringstream out;

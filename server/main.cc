@@ -29,9 +29,12 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address (host:port); 0.0.0.0 to serve remote clients");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "Prometheus /metrics address; empty disables");
-ABSL_FLAG(std::string, model, "", "TorchScript model (.pt with its .json); default: the embedded tinysnippet");
+ABSL_FLAG(std::string, model, "",
+          "TorchScript model (.pt with its .json), or a RollingDepth checkpoint folder in diffusers "
+          "layout (e.g. rollingdepth-v1-0/); default: the embedded tinysnippet");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | mps");
 ABSL_FLAG(std::string, dtype, "", "fp32 | fp16 | bf16; default: fp16 on cuda/mps, fp32 on cpu");
+ABSL_FLAG(int, max_vae_bs, 4, "frames per VAE call with a RollingDepth checkpoint (lower saves GPU memory)");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0 = all cores");
 ABSL_FLAG(int, queue_size, 8, "jobs that may wait (uploading or queued) besides the running one");
 ABSL_FLAG(int64_t, max_upload_bytes, 2LL << 30, "largest accepted upload");
@@ -64,7 +67,8 @@ int main(int argc, char** argv) {
 
   server::Verbosity() = absl::GetFlag(FLAGS_v);
   SetTorchThreads(absl::GetFlag(FLAGS_threads));
-  ModelLoadOptions load{absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_dtype)};
+  ModelLoadOptions load{absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device),
+                        absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_max_vae_bs)};
   const std::string model_path = load.path.empty() ? DefaultModelPath() : load.path;
   auto model = LoadDepthModel(load);
   if (!model.ok()) {

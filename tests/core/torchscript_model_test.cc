@@ -81,8 +81,11 @@ TEST_F(TorchScriptModelTest, ClearErrorsNameTheFile) {
 
   options.path = (dir_ / "absent.pt").string();
   EXPECT_EQ(LoadDepthModel(options).status().code(), absl::StatusCode::kNotFound);
+  // A folder is read as a diffusers checkpoint; without model_index.json it is not one.
   options.path = dir_.string();
-  EXPECT_EQ(LoadDepthModel(options).status().code(), absl::StatusCode::kUnimplemented);
+  auto folder = LoadDepthModel(options);
+  EXPECT_EQ(folder.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(folder.status().message(), HasSubstr("model_index.json"));
 }
 
 TEST(ModelContractTest, ValidatesFields) {

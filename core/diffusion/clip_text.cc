@@ -1,0 +1,132 @@
+#include "core/diffusion/clip_text.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace depthd::diffusion {
+namespace {
+
+namespace F = torch::nn::functional;
+
+torch::nn::LayerNorm Norm(int dim, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+}
+
+}  // namespace
+
+absl::StatusOr<ClipTextConfig> ParseClipTextConfig(const ConfigFile& file) {
+  ClipTextConfig c;
+  DEPTHD_ASSIGN_OR_RETURN(c.vocab_size, file.Int("vocab_size", 49408));
+  DEPTHD_ASSIGN_OR_RETURN(c.hidden_size, file.Int("hidden_size", 512));
+  DEPTHD_ASSIGN_OR_RETURN(c.intermediate_size, file.Int("intermediate_size", 2048));
+  DEPTHD_ASSIGN_OR_RETURN(c.num_hidden_layers, file.Int("num_hidden_layers", 12));
+  DEPTHD_ASSIGN_OR_RETURN(c.num_attention_heads, file.Int("num_attention_heads", 8));
+  DEPTHD_ASSIGN_OR_RETURN(c.max_position_embeddings, file.Int("max_position_embeddings", 77));
+  DEPTHD_ASSIGN_OR_RETURN(c.hidden_act, file.String("hidden_act", "quick_gelu"));
+  DEPTHD_ASSIGN_OR_RETURN(c.layer_norm_eps, file.Double("layer_norm_eps", 1e-5));
+  DEPTHD_RETURN_IF_ERROR(RequireOneOf(file, "hidden_act", c.hidden_act, {"gelu", "quick_gelu"}));
+  if (c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file.path(), ": hidden_size must be a multiple of num_attention_heads"));
+  }
+  return c;
+}
+
+struct ClipTextEncoder::Layer : torch::nn::Module {
+  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  int heads;
+  bool quick_gelu;
+
+  explicit Layer(const ClipTextConfig& c)
+      : heads(c.num_attention_heads), quick_gelu(c.hidden_act == "quick_gelu") {
+    const int d = c.hidden_size;
+    auto self_attn = std::make_shared<torch::nn::Module>();
+    q_proj = self_attn->register_module("q_proj", torch::nn::Linear(d, d));
+    k_proj = self_attn->register_module("k_proj", torch::nn::Linear(d, d));
+    v_proj = self_attn->register_module("v_proj", torch::nn::Linear(d, d));
+    out_proj = self_attn->register_module("out_proj", torch::nn::Linear(d, d));
+    register_module("self_attn", self_attn);
+    layer_norm1 = register_module("layer_norm1", Norm(d, c.layer_norm_eps));
+    auto mlp = std::make_shared<torch::nn::Module>();
+    fc1 = mlp->register_module("fc1", torch::nn::Linear(d, c.intermediate_size));
+    fc2 = mlp->register_module("fc2", torch::nn::Linear(c.intermediate_size, d));
+    register_module("mlp", mlp);
+    layer_norm2 = register_module("layer_norm2", Norm(d, c.layer_norm_eps));
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_mask) {
+    const int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / heads;
+    torch::Tensor h = layer_norm1(x);
+    auto split = [&](const torch::Tensor& y) { return y.reshape({b, t, heads, hd}).transpose(1, 2); };
+    torch::Tensor q = split(q_proj(h)) * (1.0 / std::sqrt(static_cast<double>(hd)));
+    torch::Tensor scores = torch::matmul(q, split(k_proj(h)).transpose(-1, -2)) + causal_mask;
+    torch::Tensor attended = torch::matmul(scores.softmax(-1), split(v_proj(h)));
+    torch::Tensor r = x + out_proj(attended.transpose(1, 2).reshape({b, t, d}));
+    torch::Tensor m = fc1(layer_norm2(r));
+    m = quick_gelu ? m * torch::sigmoid(1.702 * m) : F::gelu(m);
+    return r + fc2(m);
+  }
+};
+
+ClipTextEncoder::ClipTextEncoder(const ClipTextConfig& c) : config_(c) {
+  // Parameter names: text_model.embeddings.*, text_model.encoder.layers.<i>.*,
+  // text_model.final_layer_norm.*.
+  auto text_model = std::make_shared<torch::nn::Module>();
+  auto embeddings = std::make_shared<torch::nn::Module>();
+  token_embedding_ = embeddings->register_module(
+      "token_embedding", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  position_embedding_ = embeddings->register_module(
+      "position_embedding", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  text_model->register_module("embeddings", embeddings);
+  auto encoder = std::make_shared<torch::nn::Module>();
+  torch::nn::ModuleList layers;
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    layers_.push_back(std::make_shared<Layer>(c));
+    layers->push_back(layers_.back());
+  }
+  encoder->register_module("layers", layers);
+  text_model->register_module("encoder", encoder);
+  final_layer_norm_ = text_model->register_module("final_layer_norm", Norm(c.hidden_size, c.layer_norm_eps));
+  register_module("text_model", text_model);
+}
+
+torch::Tensor ClipTextEncoder::forward(const torch::Tensor& ids) {
+  const int64_t t = ids.size(1);
+  torch::Tensor positions = torch::arange(t, ids.options());
+  torch::Tensor x = token_embedding_(ids) + position_embedding_(positions).unsqueeze(0);
+  torch::Tensor mask =
+      torch::full({t, t}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);
+  for (const auto& layer : layers_) x = layer->forward(x, mask);
+  return final_layer_norm_(x);
+}
+
+absl::StatusOr<std::vector<int64_t>> EmptyPromptIds(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("tokenizer vocabulary ", path, " not found"));
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json vocab = nlohmann::json::parse(text.str(), nullptr, false);
+  if (vocab.is_discarded() || !vocab.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a JSON object of token ids"));
+  }
+  std::vector<int64_t> ids;
+  for (const char* token : {"<|startoftext|>", "<|endoftext|>"}) {
+    auto it = vocab.find(token);
+    if (it == vocab.end() || !it->is_number_integer()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " has no id for ", token));
+    }
+    ids.push_back(it->get<int64_t>());
+  }
+  return ids;
+}
+
+}  // namespace depthd::diffusion
