@@ -1,6 +1,9 @@
 #include "core/diffusion/clip_text.h"
 
+#include <c10/core/InferenceMode.h>
+
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/diffusion/weights.h"
 #include "core/status_macros.h"
 
 namespace depthd::diffusion {
@@ -127,6 +131,31 @@ absl::StatusOr<std::vector<int64_t>> EmptyPromptIds(const std::string& path) {
     ids.push_back(it->get<int64_t>());
   }
   return ids;
+}
+
+absl::StatusOr<torch::Tensor> EncodeEmptyPrompt(const std::string& checkpoint_dir) {
+  namespace fs = std::filesystem;
+  const fs::path dir(checkpoint_dir);
+  DEPTHD_ASSIGN_OR_RETURN(ConfigFile file, ConfigFile::Read((dir / "text_encoder" / "config.json").string()));
+  DEPTHD_ASSIGN_OR_RETURN(ClipTextConfig config, ParseClipTextConfig(file));
+  DEPTHD_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                          EmptyPromptIds((dir / "tokenizer" / "vocab.json").string()));
+  for (int64_t id : ids) {
+    if (id < 0 || id >= config.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          checkpoint_dir, ": tokenizer id ", id, " is outside the text encoder's vocab_size ",
+          config.vocab_size));
+    }
+  }
+  try {
+    ClipTextEncoder encoder(config);
+    DEPTHD_ASSIGN_OR_RETURN(std::string weights, FindWeightFile((dir / "text_encoder").string()));
+    DEPTHD_RETURN_IF_ERROR(LoadWeights(encoder, weights, "text_model."));
+    c10::InferenceMode inference;
+    return encoder.forward(torch::tensor(ids, torch::kInt64).unsqueeze(0));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("text encoder of ", checkpoint_dir, " failed: ", e.what()));
+  }
 }
 
 }  // namespace depthd::diffusion

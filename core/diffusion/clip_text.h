@@ -44,6 +44,11 @@ class ClipTextEncoder : public torch::nn::Module {
 // is exactly [BOS, EOS] (no padding, as RollingDepth tokenises it).
 absl::StatusOr<std::vector<int64_t>> EmptyPromptIds(const std::string& vocab_json_path);
 
+// Loads <checkpoint>/text_encoder (config.json + weights) and <checkpoint>/tokenizer/vocab.json
+// and returns the empty prompt's last_hidden_state [1, 2, hidden_size], float32 on the CPU.
+// The encoder is freed on return.
+absl::StatusOr<torch::Tensor> EncodeEmptyPrompt(const std::string& checkpoint_dir);
+
 }  // namespace depthd::diffusion
 
 #endif  // DEPTHD_CORE_DIFFUSION_CLIP_TEXT_H_

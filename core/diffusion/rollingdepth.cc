@@ -132,44 +132,26 @@ absl::StatusOr<std::unique_ptr<RollingDepthNet>> RollingDepthNet::Load(const std
                                                                       torch::Device device,
                                                                       torch::ScalarType dtype) {
   DEPTHD_ASSIGN_OR_RETURN(RollingDepthConfig config, ReadRollingDepthConfig(dir));
-  DEPTHD_ASSIGN_OR_RETURN(ConfigFile text_file, ConfigFile::Read(Join(dir, "text_encoder", "config.json")));
-  DEPTHD_ASSIGN_OR_RETURN(ClipTextConfig text_config, ParseClipTextConfig(text_file));
-  if (text_config.hidden_size != config.unet.cross_attention_dim) {
+  // The text encoder runs once, for the empty prompt, and is freed.
+  DEPTHD_ASSIGN_OR_RETURN(torch::Tensor embedding, EncodeEmptyPrompt(dir));
+  if (embedding.size(2) != config.unet.cross_attention_dim) {
     return absl::InvalidArgumentError(absl::StrCat(
-        dir, ": the text encoder's hidden_size (", text_config.hidden_size,
+        dir, ": the text encoder's hidden_size (", embedding.size(2),
         ") differs from the UNet's cross_attention_dim (", config.unet.cross_attention_dim, ")"));
   }
-  DEPTHD_ASSIGN_OR_RETURN(std::vector<int64_t> ids, EmptyPromptIds(Join(dir, "tokenizer", "vocab.json")));
-  for (int64_t id : ids) {
-    if (id < 0 || id >= text_config.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          dir, ": tokenizer id ", id, " is outside the text encoder's vocab_size ", text_config.vocab_size));
-    }
-  }
-
   // Build on the CPU in float32, load, then move: weights of any stored dtype convert exactly.
   auto built = Guarded("construction", [&] {
-    return std::make_tuple(std::make_shared<UNet>(config.unet), std::make_shared<Vae>(config.vae),
-                           std::make_shared<ClipTextEncoder>(text_config));
+    return std::make_pair(std::make_shared<UNet>(config.unet), std::make_shared<Vae>(config.vae));
   });
   if (!built.ok()) return built.status();
-  auto [unet, vae, text] = *std::move(built);
+  auto [unet, vae] = *std::move(built);
   DEPTHD_ASSIGN_OR_RETURN(std::string unet_file, FindWeightFile(Join(dir, "unet")));
   DEPTHD_RETURN_IF_ERROR(LoadWeights(*unet, unet_file));
   DEPTHD_ASSIGN_OR_RETURN(std::string vae_file, FindWeightFile(Join(dir, "vae")));
   DEPTHD_RETURN_IF_ERROR(LoadWeights(*vae, vae_file));
-  DEPTHD_ASSIGN_OR_RETURN(std::string text_file_path, FindWeightFile(Join(dir, "text_encoder")));
-  DEPTHD_RETURN_IF_ERROR(LoadWeights(*text, text_file_path));
-
-  auto embedding = Guarded("text encoding", [&] {
-    c10::InferenceMode inference;
-    return text->forward(torch::tensor(ids, torch::kInt64).unsqueeze(0));
-  });
-  if (!embedding.ok()) return embedding.status();
-  text.reset();  // only the empty-prompt embedding is needed from here on
   auto net = Guarded("loading onto the device", [&] {
     return std::unique_ptr<RollingDepthNet>(
-        new RollingDepthNet(config, unet, vae, *embedding, device, dtype));
+        new RollingDepthNet(config, unet, vae, embedding, device, dtype));
   });
   if (!net.ok()) return net.status();
   return std::move(*net);

@@ -56,13 +56,15 @@ std::vector<std::string> ParameterNames(const torch::nn::Module& module) {
   return names;
 }
 
-absl::Status LoadWeights(torch::nn::Module& module, const std::string& path) {
+absl::Status LoadWeights(torch::nn::Module& module, const std::string& path,
+                         const std::string& optional_prefix) {
   DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file, SafetensorsFile::Open(path));
   std::map<std::string, const SafetensorsView*> by_name;
   std::vector<std::string> unexpected;
   for (const auto& [key, view] : file->tensors()) {
     if (Ignorable(key)) continue;
-    by_name[CurrentName(key)] = &view;
+    const bool prefixed = optional_prefix.empty() || key.rfind(optional_prefix, 0) == 0;
+    by_name[CurrentName(prefixed ? key : optional_prefix + key)] = &view;
   }
   std::set<std::string> used;
   torch::NoGradGuard no_grad;

@@ -16,8 +16,10 @@ namespace depthd::diffusion {
 // device). Errors name the file and the tensor: a missing weight, a shape that differs, a key
 // in the file that the module does not have (the config does not match the weights), or a
 // dtype the reader does not know. Keys of older diffusers VAEs (query/key/value/proj_attn) are
-// accepted under their current names.
-absl::Status LoadWeights(torch::nn::Module& module, const std::string& path);
+// accepted under their current names. Keys may also omit `optional_prefix` (transformers 5
+// saves CLIPTextModel without its "text_model." prefix; 4.x kept it).
+absl::Status LoadWeights(torch::nn::Module& module, const std::string& path,
+                         const std::string& optional_prefix = "");
 
 // The parameter names of `module`, sorted (for tests and error messages).
 std::vector<std::string> ParameterNames(const torch::nn::Module& module);

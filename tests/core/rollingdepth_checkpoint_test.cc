@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "core/depth_model.h"
+#include "core/diffusion/clip_text.h"
 #include "core/diffusion/rollingdepth.h"
 #include "core/model_loader.h"
 #include "core/pipeline.h"
@@ -130,6 +131,18 @@ TEST_F(RollingDepthCheckpointTest, SnippetPredictionsHaveTheRightShape) {
   EXPECT_EQ(depth->sizes(), (std::vector<int64_t>{2, 3, 1, 12, 16}));
   EXPECT_TRUE(torch::isfinite(*depth).all().item<bool>());
   EXPECT_EQ(depth->device().type(), torch::kCPU);
+}
+
+TEST_F(RollingDepthCheckpointTest, TextEncoderKeysWithOrWithoutTheirPrefixGiveOneEmbedding) {
+  // transformers 4.x saved CLIPTextModel keys as "text_model.*", 5.x without the prefix.
+  ASSERT_TRUE(testing::WriteTinyRollingDepth(dir_.string()).ok());
+  auto prefixed = diffusion::EncodeEmptyPrompt(dir_.string());
+  ASSERT_TRUE(prefixed.ok()) << prefixed.status();
+  ASSERT_TRUE(testing::WriteTinyRollingDepth(dir_.string(), {.text_keys_unprefixed = true}).ok());
+  auto plain = diffusion::EncodeEmptyPrompt(dir_.string());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(prefixed->sizes(), (std::vector<int64_t>{1, 2, 32}));
+  EXPECT_TRUE(torch::equal(*prefixed, *plain));
 }
 
 TEST_F(RollingDepthCheckpointTest, RefinementSnippetsFollowTheReference) {

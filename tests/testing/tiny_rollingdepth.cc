@@ -139,8 +139,11 @@ absl::Status WriteTinyRollingDepth(const std::string& dir, const TinyCheckpointO
     for (auto& [name, tensor] : vae) tensor = tensor.to(torch::kHalf);
   }
   DEPTHD_RETURN_IF_ERROR(WriteSafetensors((root / "vae" / "diffusion_pytorch_model.safetensors").string(), vae));
-  DEPTHD_RETURN_IF_ERROR(WriteSafetensors((root / "text_encoder" / "model.safetensors").string(),
-                                          StateDict(ClipTextEncoder(text_config))));
+  auto text = StateDict(ClipTextEncoder(text_config));
+  if (options.text_keys_unprefixed) {
+    for (auto& [name, tensor] : text) name = name.substr(std::string("text_model.").size());
+  }
+  DEPTHD_RETURN_IF_ERROR(WriteSafetensors((root / "text_encoder" / "model.safetensors").string(), text));
   return absl::OkStatus();
 }
 

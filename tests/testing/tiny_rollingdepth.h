@@ -20,6 +20,7 @@ struct TinyCheckpointOptions {
   std::string drop_unet_key;         // leave this UNet weight out of the file
   std::string reshape_unet_key;      // store this UNet weight with a wrong shape
   bool vae_in_fp16 = true;           // exercise the F16 -> F32 conversion
+  bool text_keys_unprefixed = false; // CLIP keys without "text_model." (as transformers 5 saves)
   std::string prediction_type = "v_prediction";
 };
 
