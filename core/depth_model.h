@@ -2,7 +2,6 @@
 #ifndef DEPTHD_CORE_DEPTH_MODEL_H_
 #define DEPTHD_CORE_DEPTH_MODEL_H_
 
-#include <functional>
 #include <vector>
 
 #include <torch/types.h>
@@ -11,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "core/device.h"
 #include "core/model_contract.h"
+#include "core/refine_options.h"
 
 namespace depthd {
 
@@ -45,17 +45,10 @@ class DepthModel {
       const std::vector<std::vector<int>>& snippets) {
     return absl::UnimplementedError("this model does not encode whole videos");
   }
-  struct RefineParams {
-    int refine_step = 0;
-    int snippet_length = 3;
-    int start_dilation = 6;
-    int batch_size = 4;
-    std::function<bool()> cancelled;
-  };
   // depth: the co-aligned video [N, 1, H, W] in [-1, 1] (its minimum -1, larger = farther).
   // Returns the refined depth [N, 1, H, W] float32 on the CPU (affine-invariant).
   virtual absl::StatusOr<torch::Tensor> Refine(const torch::Tensor& depth,
-                                               const RefineParams& params) {
+                                               const RefineOptions& options) {
     return absl::UnimplementedError("this model cannot refine");
   }
   virtual void EndVideo() {}

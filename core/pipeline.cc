@@ -77,7 +77,7 @@ absl::StatusOr<std::vector<cv::Mat>> Refine(DepthModel& model, const SnippetDept
         padded.convertTo(dst, CV_32FC1, 2.0, -1.0);
         return absl::OkStatus();
       }));
-  DepthModel::RefineParams params;
+  RefineOptions params;
   params.refine_step = options.refine_step;
   params.snippet_length = options.refine_snippet_len;
   params.start_dilation = options.refine_start_dilation;

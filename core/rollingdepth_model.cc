@@ -181,7 +181,7 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::PredictSnippetFrames(
 }
 
 absl::StatusOr<torch::Tensor> RollingDepthModel::Refine(const torch::Tensor& depth,
-                                                        const RefineParams& params) {
+                                                        const RefineOptions& options) {
   if (frames_encoded_ != num_frames_ || depth.dim() != 4 || depth.size(0) != num_frames_ ||
       depth.size(1) != 1) {
     return absl::InternalError("Refine needs the co-aligned depth [N, 1, H, W] of the encoded video");
@@ -199,12 +199,6 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::Refine(const torch::Tensor& dep
     if (!encoded.ok()) return encoded.status();
     depth_latents = *std::move(encoded);
   }
-  diffusion::RefineOptions options;
-  options.refine_step = params.refine_step;
-  options.snippet_length = params.snippet_length;
-  options.start_dilation = params.start_dilation;
-  options.batch_size = params.batch_size;
-  options.cancelled = params.cancelled;
   DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined,
                           net_->Refine(rgb_latents_, depth_latents, noise_, options));
   return Decode(refined);

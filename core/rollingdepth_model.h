@@ -39,7 +39,7 @@ class RollingDepthModel : public DepthModel {
   absl::StatusOr<torch::Tensor> PredictSnippetFrames(
       const std::vector<std::vector<int>>& snippets) override;
   absl::StatusOr<torch::Tensor> Refine(const torch::Tensor& depth,
-                                       const RefineParams& params) override;
+                                       const RefineOptions& options) override;
   void EndVideo() override;
 
  private:

@@ -137,7 +137,7 @@ Times RunOnce(diffusion::RollingDepthNet& net, const torch::Tensor& frames,
   auto after_snippets = Clock::now();
   t.unet = Seconds(mark, after_snippets) - t.decode;
   if (refine_step > 0) {
-    diffusion::RefineOptions options;
+    RefineOptions options;
     options.refine_step = refine_step;
     options.batch_size = batch;
     // The co-aligned depth's latents stand in as the RGB latents do: same cost.

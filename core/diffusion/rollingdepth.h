@@ -15,6 +15,7 @@
 #include "core/diffusion/ddim.h"
 #include "core/diffusion/unet.h"
 #include "core/diffusion/vae.h"
+#include "core/refine_options.h"
 
 namespace depthd::diffusion {
 
@@ -34,14 +35,6 @@ absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir
 absl::StatusOr<std::vector<std::vector<int>>> RefineSnippets(int frames, int snippet_length,
                                                              int start_dilation, int step,
                                                              int steps);
-
-struct RefineOptions {
-  int refine_step = 10;          // int(refine_step / 0.5) scheduler steps, the first half skipped
-  int snippet_length = 3;
-  int start_dilation = 6;
-  int batch_size = 4;            // snippets per UNet call
-  std::function<bool()> cancelled;
-};
 
 class RollingDepthNet {
  public:

@@ -74,55 +74,38 @@ struct Vae::Coder : torch::nn::Module {
     const int groups = c.norm_num_groups;
     conv_in = register_module(
         "conv_in", encoder ? Conv(c.in_channels, channels[0], 3) : Conv(c.latent_channels, channels.back(), 3));
+    // Encoder: down_blocks over channels in order, layers_per_block resnets, downsampling after
+    // all but the last. Decoder: up_blocks over them reversed, one resnet more, upsampling.
+    const std::vector<int> order = encoder ? channels : std::vector<int>(channels.rbegin(), channels.rend());
+    const int layers = encoder ? c.layers_per_block : c.layers_per_block + 1;
     torch::nn::ModuleList list;
-    if (encoder) {
-      int output_channel = channels[0];
-      for (int i = 0; i < blocks; ++i) {
-        const int input_channel = output_channel;
-        output_channel = channels[i];
-        auto stage = std::make_shared<Stage>();
-        torch::nn::ModuleList resnets;
-        for (int j = 0; j < c.layers_per_block; ++j) {
-          stage->resnets.push_back(std::make_shared<ResnetBlock2D>(
-              j == 0 ? input_channel : output_channel, output_channel, 0, groups, kEps));
-          resnets->push_back(stage->resnets.back());
-        }
-        stage->register_module("resnets", resnets);
-        if (i < blocks - 1) {
+    int output_channel = order[0];
+    for (int i = 0; i < blocks; ++i) {
+      const int input_channel = output_channel;
+      output_channel = order[i];
+      auto stage = std::make_shared<Stage>();
+      torch::nn::ModuleList resnets;
+      for (int j = 0; j < layers; ++j) {
+        stage->resnets.push_back(std::make_shared<ResnetBlock2D>(
+            j == 0 ? input_channel : output_channel, output_channel, 0, groups, kEps));
+        resnets->push_back(stage->resnets.back());
+      }
+      stage->register_module("resnets", resnets);
+      if (i < blocks - 1) {
+        torch::nn::ModuleList resampler;
+        if (encoder) {
           stage->down = std::make_shared<Downsample2D>(output_channel, 0);
-          torch::nn::ModuleList d;
-          d->push_back(stage->down);
-          stage->register_module("downsamplers", d);
-        }
-        stages.push_back(stage);
-        list->push_back(stage);
-      }
-      register_module("down_blocks", list);
-    } else {
-      std::vector<int> reversed(channels.rbegin(), channels.rend());
-      int output_channel = reversed[0];
-      for (int i = 0; i < blocks; ++i) {
-        const int prev_output_channel = output_channel;
-        output_channel = reversed[i];
-        auto stage = std::make_shared<Stage>();
-        torch::nn::ModuleList resnets;
-        for (int j = 0; j < c.layers_per_block + 1; ++j) {
-          stage->resnets.push_back(std::make_shared<ResnetBlock2D>(
-              j == 0 ? prev_output_channel : output_channel, output_channel, 0, groups, kEps));
-          resnets->push_back(stage->resnets.back());
-        }
-        stage->register_module("resnets", resnets);
-        if (i < blocks - 1) {
+          resampler->push_back(stage->down);
+        } else {
           stage->up = std::make_shared<Upsample2D>(output_channel);
-          torch::nn::ModuleList u;
-          u->push_back(stage->up);
-          stage->register_module("upsamplers", u);
+          resampler->push_back(stage->up);
         }
-        stages.push_back(stage);
-        list->push_back(stage);
+        stage->register_module(encoder ? "downsamplers" : "upsamplers", resampler);
       }
-      register_module("up_blocks", list);
+      stages.push_back(stage);
+      list->push_back(stage);
     }
+    register_module(encoder ? "down_blocks" : "up_blocks", list);
     const int mid = channels.back();
     auto mid_block = std::make_shared<torch::nn::Module>();
     mid_resnet0 = std::make_shared<ResnetBlock2D>(mid, mid, 0, groups, kEps);
