@@ -133,6 +133,30 @@ TEST_F(RollingDepthCheckpointTest, SnippetPredictionsHaveTheRightShape) {
   EXPECT_EQ(depth->device().type(), torch::kCPU);
 }
 
+TEST_F(RollingDepthCheckpointTest, HalfPrecisionFollowsFullPrecision) {
+  // bfloat16 runs the same code path as fp16 on a GPU (casts, attention, interpolation).
+  ASSERT_TRUE(testing::WriteTinyRollingDepth(dir_.string()).ok());
+  ModelLoadOptions options;
+  options.path = dir_.string();
+  options.device = "cpu";
+  auto full = LoadDepthModel(options);
+  options.dtype = "bf16";
+  auto half = LoadDepthModel(options);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ((*half)->dtype(), DType::kBFloat16);
+  torch::manual_seed(5);
+  const torch::Tensor rgb = torch::rand({1, 3, 3, 16, 16}) * 2 - 1;
+  auto a = (*full)->PredictSnippets(rgb);
+  auto b = (*half)->PredictSnippets(rgb);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::isfinite(*b).all().item<bool>());
+  const double spread = (*a - a->mean()).abs().mean().item<double>();
+  EXPECT_LT((*a - *b).abs().mean().item<double>(), 0.1 * spread + 1e-3);
+}
+
 TEST_F(RollingDepthCheckpointTest, TextEncoderKeysWithOrWithoutTheirPrefixGiveOneEmbedding) {
   // transformers 4.x saved CLIPTextModel keys as "text_model.*", 5.x without the prefix.
   ASSERT_TRUE(testing::WriteTinyRollingDepth(dir_.string()).ok());
