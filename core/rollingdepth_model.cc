@@ -10,20 +10,20 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "core/torch_call.h"
 #include "core/torch_device.h"
 
 namespace depthd {
 namespace {
 
-template <typename Body>
-absl::StatusOr<torch::Tensor> Guarded(const std::string& model, const char* what, Body body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    if (message.size() > 400) message = message.substr(0, 400) + "...";
-    return absl::InternalError(absl::StrCat("model ", model, ": ", what, " failed: ", message));
+// Runs `call` on consecutive slices of at most `batch` along dim 0 and concatenates the results.
+template <typename Call>
+torch::Tensor InBatches(const torch::Tensor& x, int batch, Call call) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < x.size(0); begin += batch) {
+    parts.push_back(call(x.narrow(0, begin, std::min<int64_t>(batch, x.size(0) - begin))));
   }
+  return torch::cat(parts, 0);
 }
 
 ModelContract MakeContract(const diffusion::RollingDepthNet& net, const std::string& name) {
@@ -84,13 +84,9 @@ std::unique_ptr<RollingDepthModel> RollingDepthModel::Wrap(
 }
 
 absl::StatusOr<torch::Tensor> RollingDepthModel::Decode(const torch::Tensor& latents) {
-  return Guarded(contract_.name, "decoding", [&] {
-    std::vector<torch::Tensor> parts;
-    for (int64_t begin = 0; begin < latents.size(0); begin += options_.max_vae_bs) {
-      const int64_t count = std::min<int64_t>(options_.max_vae_bs, latents.size(0) - begin);
-      parts.push_back(net_->DecodeDepth(latents.narrow(0, begin, count)).to(torch::kCPU));
-    }
-    return torch::cat(parts, 0);
+  return TorchCall(absl::StrCat("model ", contract_.name, ": decoding"), [&] {
+    return InBatches(latents, options_.max_vae_bs,
+                     [&](const torch::Tensor& part) { return net_->DecodeDepth(part).cpu(); });
   });
 }
 
@@ -120,11 +116,7 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::PredictSnippets(const torch::Te
 absl::Status RollingDepthModel::BeginVideo(int num_frames, int64_t seed) {
   if (num_frames < 1) return absl::InvalidArgumentError("the video has no frames");
   EndVideo();
-  rgb_latents_ = torch::Tensor();
-  frames_encoded_ = 0;
-  // The first EncodeFrames allocates, once the latent size is known; the noise comes from
-  // `seed` on the CPU so every device draws the same.
-  noise_ = torch::empty({0});
+  // The first EncodeFrames allocates the latents and draws the noise, once their size is known.
   noise_seed_ = seed;
   num_frames_ = num_frames;
   return absl::OkStatus();
@@ -135,17 +127,22 @@ absl::Status RollingDepthModel::EncodeFrames(const torch::Tensor& rgb, int first
     return absl::InternalError(absl::StrCat("frames must be encoded in order; got frame ",
                                             first_frame, " after ", frames_encoded_));
   }
-  auto latents = Guarded(contract_.name, "encoding", [&] { return net_->EncodeRgb(rgb); });
-  if (!latents.ok()) return latents.status();
-  if (!rgb_latents_.defined()) {
-    rgb_latents_ = torch::empty({num_frames_, latents->size(1), latents->size(2), latents->size(3)},
-                                latents->options());
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(noise_seed_));
-    noise_ = torch::randn({latents->size(1), latents->size(2), latents->size(3)}, generator,
-                          torch::kFloat32);
-  }
-  rgb_latents_.narrow(0, first_frame, latents->size(0)).copy_(*latents);
-  frames_encoded_ += static_cast<int>(latents->size(0));
+  auto encoded = TorchCall(absl::StrCat("model ", contract_.name, ": encoding"), [&] {
+    torch::Tensor latents = net_->EncodeRgb(rgb);
+    if (!rgb_latents_.defined()) {
+      rgb_latents_ = torch::empty({num_frames_, latents.size(1), latents.size(2), latents.size(3)},
+                                  latents.options());
+      // Drawn on the CPU, so every device gets the same noise for a seed; kept on the device.
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(noise_seed_));
+      noise_ = torch::randn({latents.size(1), latents.size(2), latents.size(3)}, generator,
+                            torch::kFloat32)
+                   .to(latents.device());
+    }
+    rgb_latents_.narrow(0, first_frame, latents.size(0)).copy_(latents);
+    return latents.size(0);
+  });
+  if (!encoded.ok()) return encoded.status();
+  frames_encoded_ += static_cast<int>(*encoded);
   return absl::OkStatus();
 }
 
@@ -165,7 +162,7 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::PredictSnippetFrames(
       flat.push_back(f);
     }
   }
-  auto inputs = Guarded(contract_.name, "snippet inference", [&] {
+  auto inputs = TorchCall(absl::StrCat("model ", contract_.name, ": snippet inference"), [&] {
     torch::Tensor index = torch::tensor(flat, torch::kInt64).to(rgb_latents_.device());
     torch::Tensor rgb = rgb_latents_.index_select(0, index);
     return rgb.reshape({s, l, rgb.size(1), rgb.size(2), rgb.size(3)});
@@ -186,26 +183,21 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::Refine(const torch::Tensor& dep
       depth.size(1) != 1) {
     return absl::InternalError("Refine needs the co-aligned depth [N, 1, H, W] of the encoded video");
   }
-  torch::Tensor depth_latents;
-  {
-    auto encoded = Guarded(contract_.name, "depth encoding", [&] {
-      std::vector<torch::Tensor> parts;
-      for (int64_t begin = 0; begin < depth.size(0); begin += options_.max_vae_bs) {
-        const int64_t count = std::min<int64_t>(options_.max_vae_bs, depth.size(0) - begin);
-        parts.push_back(net_->EncodeRgb(depth.narrow(0, begin, count).expand({count, 3, depth.size(2), depth.size(3)})));
-      }
-      return torch::cat(parts, 0);
+  // The co-aligned depth goes through the VAE as a grey RGB image, as in the reference.
+  auto depth_latents = TorchCall(absl::StrCat("model ", contract_.name, ": depth encoding"), [&] {
+    return InBatches(depth, options_.max_vae_bs, [&](const torch::Tensor& part) {
+      return net_->EncodeRgb(part.expand({part.size(0), 3, part.size(2), part.size(3)}));
     });
-    if (!encoded.ok()) return encoded.status();
-    depth_latents = *std::move(encoded);
-  }
+  });
+  if (!depth_latents.ok()) return depth_latents.status();
   DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined,
-                          net_->Refine(rgb_latents_, depth_latents, noise_, options));
+                          net_->Refine(rgb_latents_, *depth_latents, noise_, options));
   return Decode(refined);
 }
 
 void RollingDepthModel::EndVideo() {
   rgb_latents_ = torch::Tensor();
+  noise_ = torch::Tensor();
   frames_encoded_ = 0;
 }
 

@@ -148,7 +148,7 @@ absl::StatusOr<SafetensorsView> SafetensorsFile::Get(const std::string& name,
     return absl::NotFoundError(absl::StrCat(path_, " has no weight '", name, "'"));
   }
   if (it->second.shape != shape) {
-    return absl::InvalidArgumentError(absl::StrCat("weight '", name, "' in ", path_, " has shape ",
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": weight '", name, "' has shape ",
                                                    ShapeText(it->second.shape), ", expected ",
                                                    ShapeText(shape)));
   }

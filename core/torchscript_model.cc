@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/torch_call.h"
 #include "core/torch_device.h"
 
 namespace depthd {
@@ -42,10 +43,8 @@ absl::StatusOr<std::unique_ptr<TorchScriptModel>> TorchScriptModel::Create(
     return std::unique_ptr<TorchScriptModel>(
         new TorchScriptModel(std::move(module), *std::move(contract), device, dtype));
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (what.size() > 400) what = what.substr(0, 400) + "...";
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot load TorchScript model ", path, ": ", what));
+        absl::StrCat("cannot load TorchScript model ", path, ": ", ShortTorchMessage(e)));
   }
 }
 
@@ -69,9 +68,8 @@ absl::StatusOr<torch::Tensor> TorchScriptModel::PredictSnippets(const torch::Ten
     }
     return output.to(torch::kCPU, torch::kFloat32).contiguous();
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (what.size() > 400) what = what.substr(0, 400) + "...";
-    return absl::InternalError(absl::StrCat("model ", contract_.name, " failed: ", what));
+    return absl::InternalError(
+        absl::StrCat("model ", contract_.name, " failed: ", ShortTorchMessage(e)));
   }
 }
 

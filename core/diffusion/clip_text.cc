@@ -2,17 +2,15 @@
 
 #include <c10/core/InferenceMode.h>
 
-#include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/diffusion/layers.h"
 #include "core/diffusion/weights.h"
 #include "core/status_macros.h"
+#include "core/torch_call.h"
 
 namespace depthd::diffusion {
 namespace {
@@ -68,13 +66,9 @@ struct ClipTextEncoder::Layer : torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_mask) {
-    const int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / heads;
     torch::Tensor h = layer_norm1(x);
-    auto split = [&](const torch::Tensor& y) { return y.reshape({b, t, heads, hd}).transpose(1, 2); };
-    torch::Tensor q = split(q_proj(h)) * (1.0 / std::sqrt(static_cast<double>(hd)));
-    torch::Tensor scores = torch::matmul(q, split(k_proj(h)).transpose(-1, -2)) + causal_mask;
-    torch::Tensor attended = torch::matmul(scores.softmax(-1), split(v_proj(h)));
-    torch::Tensor r = x + out_proj(attended.transpose(1, 2).reshape({b, t, d}));
+    torch::Tensor r = x + out_proj(Attend(q_proj(h), k_proj(h), v_proj(h), heads,
+                                          /*upcast=*/false, causal_mask));
     torch::Tensor m = fc1(layer_norm2(r));
     m = quick_gelu ? m * torch::sigmoid(1.702 * m) : F::gelu(m);
     return r + fc2(m);
@@ -114,21 +108,12 @@ torch::Tensor ClipTextEncoder::forward(const torch::Tensor& ids) {
 }
 
 absl::StatusOr<std::vector<int64_t>> EmptyPromptIds(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("tokenizer vocabulary ", path, " not found"));
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json vocab = nlohmann::json::parse(text.str(), nullptr, false);
-  if (vocab.is_discarded() || !vocab.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a JSON object of token ids"));
-  }
+  DEPTHD_ASSIGN_OR_RETURN(ConfigFile vocab, ConfigFile::Read(path));
   std::vector<int64_t> ids;
   for (const char* token : {"<|startoftext|>", "<|endoftext|>"}) {
-    auto it = vocab.find(token);
-    if (it == vocab.end() || !it->is_number_integer()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " has no id for ", token));
-    }
-    ids.push_back(it->get<int64_t>());
+    DEPTHD_ASSIGN_OR_RETURN(int id, vocab.Int(token, -1));
+    if (id < 0) return absl::InvalidArgumentError(absl::StrCat(path, " has no id for ", token));
+    ids.push_back(id);
   }
   return ids;
 }
@@ -154,7 +139,8 @@ absl::StatusOr<torch::Tensor> EncodeEmptyPrompt(const std::string& checkpoint_di
     c10::InferenceMode inference;
     return encoder.forward(torch::tensor(ids, torch::kInt64).unsqueeze(0));
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("text encoder of ", checkpoint_dir, " failed: ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("text encoder of ", checkpoint_dir, " failed: ", ShortTorchMessage(e)));
   }
 }
 

@@ -25,7 +25,7 @@ torch::nn::GroupNorm Norm(int groups, int channels, double eps) {
 }  // namespace
 
 torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                     int heads, bool upcast) {
+                     int heads, bool upcast, const torch::Tensor& mask) {
   const int64_t b = q.size(0), nq = q.size(1), nk = k.size(1), c = q.size(2);
   const int64_t d = c / heads;
   auto split = [&](const torch::Tensor& t, int64_t n) {
@@ -35,7 +35,8 @@ torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch
   torch::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
   // Its kernels accumulate the softmax in float32 for half inputs, which is what upcasting is for.
-  out = at::scaled_dot_product_attention(qh, kh, vh);
+  out = mask.defined() ? at::scaled_dot_product_attention(qh, kh, vh, mask)
+                       : at::scaled_dot_product_attention(qh, kh, vh);
 #endif
   if (!out.defined()) {
     // Plain attention; with `upcast` the scores and softmax run in float32 (diffusers'
@@ -44,6 +45,7 @@ torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch
     torch::Tensor qs = upcast ? qh.to(torch::kFloat32) : qh;
     torch::Tensor ks = upcast ? kh.to(torch::kFloat32) : kh;
     torch::Tensor scores = torch::matmul(qs, ks.transpose(-1, -2)) * (1.0 / std::sqrt(d));
+    if (mask.defined()) scores = scores + mask;
     out = torch::matmul(scores.softmax(-1).to(type), vh);
   }
   return out.transpose(1, 2).reshape({b, nq, c});

@@ -9,9 +9,10 @@
 
 namespace depthd::diffusion {
 
-// Multi-head attention over tokens [B, N, C].
+// Multi-head attention over tokens [B, N, C]; `mask` (optional) is added to the scores, e.g.
+// -inf above the diagonal for causal attention.
 torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                     int heads, bool upcast);
+                     int heads, bool upcast, const torch::Tensor& mask = {});
 
 // diffusers' ResnetBlock2D (time_embedding_norm "default", output_scale_factor 1). With
 // temb_channels 0 it has no time_emb_proj (the VAE's blocks).

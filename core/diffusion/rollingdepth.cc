@@ -11,6 +11,7 @@
 #include "core/diffusion/config_file.h"
 #include "core/diffusion/weights.h"
 #include "core/status_macros.h"
+#include "core/torch_call.h"
 
 namespace depthd::diffusion {
 namespace {
@@ -21,18 +22,6 @@ std::string Join(const std::string& dir, const std::string& a, const std::string
   fs::path p = fs::path(dir) / a;
   if (!b.empty()) p /= b;
   return p.string();
-}
-
-// Runs `body`, turning LibTorch exceptions (out of memory, bad shapes) into INTERNAL errors.
-template <typename Body>
-auto Guarded(const char* what, Body body) -> absl::StatusOr<decltype(body())> {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    std::string message = e.what();
-    if (message.size() > 400) message = message.substr(0, 400) + "...";
-    return absl::InternalError(absl::StrCat("RollingDepth ", what, " failed: ", message));
-  }
 }
 
 }  // namespace
@@ -140,7 +129,7 @@ absl::StatusOr<std::unique_ptr<RollingDepthNet>> RollingDepthNet::Load(const std
         ") differs from the UNet's cross_attention_dim (", config.unet.cross_attention_dim, ")"));
   }
   // Build on the CPU in float32, load, then move: weights of any stored dtype convert exactly.
-  auto built = Guarded("construction", [&] {
+  auto built = TorchCall("RollingDepth construction", [&] {
     return std::make_pair(std::make_shared<UNet>(config.unet), std::make_shared<Vae>(config.vae));
   });
   if (!built.ok()) return built.status();
@@ -149,7 +138,7 @@ absl::StatusOr<std::unique_ptr<RollingDepthNet>> RollingDepthNet::Load(const std
   DEPTHD_RETURN_IF_ERROR(LoadWeights(*unet, unet_file));
   DEPTHD_ASSIGN_OR_RETURN(std::string vae_file, FindWeightFile(Join(dir, "vae")));
   DEPTHD_RETURN_IF_ERROR(LoadWeights(*vae, vae_file));
-  auto net = Guarded("loading onto the device", [&] {
+  auto net = TorchCall("RollingDepth loading onto the device", [&] {
     return std::unique_ptr<RollingDepthNet>(
         new RollingDepthNet(config, unet, vae, embedding, device, dtype));
   });
@@ -192,7 +181,7 @@ absl::StatusOr<torch::Tensor> RollingDepthNet::DenoiseSnippets(const torch::Tens
                                                                const torch::Tensor& noise,
                                                                int steps) {
   DEPTHD_ASSIGN_OR_RETURN(std::vector<int> timesteps, scheduler_.Timesteps(steps));
-  return Guarded("snippet inference", [&] {
+  return TorchCall("RollingDepth snippet inference", [&] {
     c10::InferenceMode inference;
     torch::Tensor depth = noise.to(device_, dtype_);
     for (int t : timesteps) {
@@ -225,7 +214,7 @@ absl::StatusOr<torch::Tensor> RollingDepthNet::Refine(const torch::Tensor& rgb_l
   }
   const int batch = std::max(1, options.batch_size);
   bool cancelled = false;
-  auto refined = Guarded("refinement", [&]() -> torch::Tensor {
+  auto refined = TorchCall("RollingDepth refinement", [&]() -> torch::Tensor {
     c10::InferenceMode inference;
     torch::Tensor rgb = rgb_latents.to(device_, dtype_);
     torch::Tensor latent = scheduler_.AddNoise(depth_latents.to(device_, torch::kFloat32),

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include <torch/types.h>
 
@@ -35,10 +34,6 @@ bool Ignorable(const std::string& key) {
   return key.size() >= 12 && key.compare(key.size() - 12, 12, "position_ids") == 0;
 }
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
 torch::ScalarType FileType(const std::string& dtype) {
   if (dtype == "F16") return torch::kHalf;
   if (dtype == "BF16") return torch::kBFloat16;
@@ -59,43 +54,37 @@ std::vector<std::string> ParameterNames(const torch::nn::Module& module) {
 absl::Status LoadWeights(torch::nn::Module& module, const std::string& path,
                          const std::string& optional_prefix) {
   DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file, SafetensorsFile::Open(path));
-  std::map<std::string, const SafetensorsView*> by_name;
-  std::vector<std::string> unexpected;
+  // Parameter name -> the file's key for it.
+  std::map<std::string, std::string> file_key;
   for (const auto& [key, view] : file->tensors()) {
     if (Ignorable(key)) continue;
     const bool prefixed = optional_prefix.empty() || key.rfind(optional_prefix, 0) == 0;
-    by_name[CurrentName(prefixed ? key : optional_prefix + key)] = &view;
+    file_key[CurrentName(prefixed ? key : optional_prefix + key)] = key;
   }
-  std::set<std::string> used;
   torch::NoGradGuard no_grad;
   for (auto& p : module.named_parameters(/*recurse=*/true)) {
-    auto it = by_name.find(p.key());
-    if (it == by_name.end()) {
+    auto it = file_key.find(p.key());
+    if (it == file_key.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, ": weight '", p.key(), "' is missing (the config and the weights do not match)"));
     }
-    const SafetensorsView& view = *it->second;
-    const std::vector<int64_t> expected(p.value().sizes().begin(), p.value().sizes().end());
-    if (view.shape != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": weight '", p.key(), "' has shape ", ShapeText(view.shape), ", the config ",
-          "implies ", ShapeText(expected)));
-    }
+    const std::vector<int64_t> shape(p.value().sizes().begin(), p.value().sizes().end());
+    DEPTHD_ASSIGN_OR_RETURN(const SafetensorsView view, file->Get(it->second, shape));
     const torch::ScalarType type = FileType(view.dtype);
     if (type == torch::kByte) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": weight '", p.key(), "' has dtype ",
+      return absl::InvalidArgumentError(absl::StrCat(path, ": weight '", it->second, "' has dtype ",
                                                      view.dtype, "; expected F32, F16 or BF16"));
     }
-    torch::Tensor source = torch::from_blob(const_cast<std::byte*>(view.data), expected,
-                                            torch::TensorOptions().dtype(type));
-    p.value().copy_(source);
-    used.insert(p.key());
+    p.value().copy_(torch::from_blob(const_cast<std::byte*>(view.data), shape,
+                                     torch::TensorOptions().dtype(type)));
+    file_key.erase(it);
   }
-  for (const auto& [name, view] : by_name) {
-    if (!used.count(name)) unexpected.push_back(name);
-  }
-  if (!unexpected.empty()) {
-    if (unexpected.size() > 5) unexpected.resize(5);
+  if (!file_key.empty()) {
+    std::vector<std::string> unexpected;
+    for (const auto& entry : file_key) {
+      if (unexpected.size() == 5) break;
+      unexpected.push_back(entry.second);
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": holds weights the config does not describe, e.g. '",
         absl::StrJoin(unexpected, "', '"), "' (is the config.json beside it the right one?)"));
