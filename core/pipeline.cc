@@ -57,8 +57,8 @@ absl::Status CheckModelCanRun(const DepthModel& model, const PipelineOptions& op
 }
 
 // RollingDepth's refinement: the co-aligned video, normalised to [-1, 1], goes back through the
-// model; the result is min-max normalised to [0, 1] like the merge's output.
-absl::StatusOr<std::vector<cv::Mat>> Refine(DepthModel& model, const SnippetDepths& depths,
+// model; the result, [N, H, W], is min-max normalised to [0, 1] like the merge's output.
+absl::StatusOr<torch::Tensor> Refine(DepthModel& model, const SnippetDepths& depths,
                                             const CoalignResult& alignment,
                                             const PipelineOptions& options,
                                             const PipelineCallbacks& callbacks) {
@@ -90,16 +90,8 @@ absl::StatusOr<std::vector<cv::Mat>> Refine(DepthModel& model, const SnippetDept
                                             " returned non-finite depth from refinement"));
   }
   const float lo = refined.min().item<float>(), hi = refined.max().item<float>();
-  const float range = hi > lo ? hi - lo : 1.0f;
-  std::vector<cv::Mat> out;
-  out.reserve(frames);
-  for (int f = 0; f < frames; ++f) {
-    cv::Mat view(height, width, CV_32FC1, refined.data_ptr<float>() + static_cast<int64_t>(f) * height * width);
-    cv::Mat frame;
-    view.convertTo(frame, CV_32FC1, 1.0 / range, -lo / range);
-    out.push_back(frame);
-  }
-  return out;
+  refined.sub_(lo).div_(hi > lo ? hi - lo : 1.0f);
+  return refined.view({frames, height, width});
 }
 
 }  // namespace
@@ -264,11 +256,14 @@ absl::StatusOr<PipelineSummary> RunPipeline(DepthModel& model, const VideoFrames
 
   if (options.refine_step > 0) {
     start = Clock::now();
-    DEPTHD_ASSIGN_OR_RETURN(std::vector<cv::Mat> refined,
+    DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined,
                             Refine(model, depths, summary.coalign, options, callbacks));
     summary.stage_seconds[kStageRefine] = SecondsSince(start);
     start = Clock::now();
-    for (int f = 0; f < summary.frames; ++f) DEPTHD_RETURN_IF_ERROR(emit(f, refined[f]));
+    for (int f = 0; f < summary.frames; ++f) {
+      DEPTHD_RETURN_IF_ERROR(emit(f, cv::Mat(video.height(), video.width(), CV_32FC1,
+                                             refined[f].data_ptr<float>())));
+    }
   } else {
     start = Clock::now();
     DEPTHD_RETURN_IF_ERROR(MergeAndNormalize(depths, summary.coalign, emit));
