@@ -26,37 +26,6 @@ std::vector<int> SampledCoordinates(int size, int border, int factor) {
   return coords;
 }
 
-// Minimum of n values and whether all are finite. Independent lanes let the compiler use SIMD
-// without reassociating a single reduction.
-std::pair<float, bool> MinAndFinite(const float* data, int64_t n) {
-  constexpr int kLanes = 16;
-  float low[kLanes];
-  float probe[kLanes];  // x * 0 is 0 for finite x and NaN otherwise
-  for (int l = 0; l < kLanes; ++l) {
-    low[l] = std::numeric_limits<float>::infinity();
-    probe[l] = 0.0f;
-  }
-  int64_t p = 0;
-  for (; p + kLanes <= n; p += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      const float x = data[p + l];
-      low[l] = x < low[l] ? x : low[l];
-      probe[l] += x * 0.0f;
-    }
-  }
-  float result = std::numeric_limits<float>::infinity();
-  bool finite = true;
-  for (int l = 0; l < kLanes; ++l) {
-    result = std::min(result, low[l]);
-    finite = finite && probe[l] == 0.0f;
-  }
-  for (; p < n; ++p) {
-    if (!std::isfinite(data[p])) finite = false;
-    result = std::min(result, data[p]);
-  }
-  return {result, finite};
-}
-
 }  // namespace
 
 absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
@@ -75,17 +44,12 @@ absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
   out.num_frames = plan.num_frames;
   out.frame_slots.resize(plan.num_frames);
 
-  // Global minimum over every prediction, and a NaN/Inf check on the way. This reads every
-  // full-resolution prediction, so it is spread over threads and written so that it vectorises.
+  // Global minimum over every prediction, and a NaN/Inf check on the way. The pipeline records
+  // both as it writes the predictions; slots written otherwise are read here, over threads.
   const int64_t num_slots = depths.num_slots();
-  std::vector<float> slot_min(num_slots);
-  std::vector<char> slot_finite(num_slots);
+  std::vector<DepthRange> ranges(num_slots);
   at::parallel_for(0, num_slots, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      const auto [low, finite] = MinAndFinite(depths.SlotData(k), depths.pixels());
-      slot_min[k] = low;
-      slot_finite[k] = finite;
-    }
+    for (int64_t k = begin; k < end; ++k) ranges[k] = depths.Range(k);
   });
   float min_value = std::numeric_limits<float>::infinity();
   for (size_t g = 0; g < plan.groups.size(); ++g) {
@@ -93,12 +57,12 @@ absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
     for (size_t i = 0; i < group.snippets.size(); ++i) {
       for (int j = 0; j < group.snippet_length; ++j) {
         const int64_t slot = depths.SlotIndex(g, i, j);
-        if (!slot_finite[slot]) {
+        if (!ranges[slot].finite) {
           return absl::InvalidArgumentError(absl::StrCat(
               "snippet prediction for frame ", group.snippets[i][j], " (dilation ",
               group.dilation, ") contains NaN or Inf; the model produced invalid depth"));
         }
-        min_value = std::min(min_value, slot_min[slot]);
+        min_value = std::min(min_value, ranges[slot].min);
       }
     }
   }

@@ -178,11 +178,7 @@ absl::StatusOr<SnippetDepths> PredictSnippetDepths(DepthModel& model, const Vide
     for (int b = begin; b < end; ++b) {
       for (int j = 0; j < length; ++j) {
         const float* src = out + (static_cast<int64_t>(b - begin) * length + j) * plane;
-        float* dst = depths.Slot(jobs[b].group, jobs[b].snippet, j);
-        for (int y = 0; y < height; ++y) {
-          std::copy_n(src + static_cast<int64_t>(y) * padded_width, width,
-                      dst + static_cast<int64_t>(y) * width);
-        }
+        depths.Write(jobs[b].group, jobs[b].snippet, j, src, padded_width);
       }
     }
     if (callbacks.progress) callbacks.progress(kStageInference, end, total);

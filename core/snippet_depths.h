@@ -11,6 +11,13 @@
 
 namespace depthd {
 
+// Smallest value of a depth map and whether every value is finite.
+struct DepthRange {
+  float min = 0.0f;
+  bool finite = true;
+};
+DepthRange RangeOf(const float* data, int64_t n);
+
 class SnippetDepths {
  public:
   SnippetDepths() = default;
@@ -26,9 +33,17 @@ class SnippetDepths {
   int64_t num_slots() const { return slot_count_; }
 
   // Depth of position `position` of snippet `snippet` in group `group`: height * width floats.
+  // Writing through this pointer forgets the slot's recorded range.
   float* Slot(int group, int snippet, int position) {
-    return data_.data() + SlotIndex(group, snippet, position) * pixels();
+    const int64_t slot = SlotIndex(group, snippet, position);
+    recorded_[slot] = 0;
+    return data_.data() + slot * pixels();
   }
+  // Copies a prediction into its slot from rows `row_stride` floats apart and records its range
+  // while the rows are still in cache, so co-alignment need not read every prediction again.
+  void Write(int group, int snippet, int position, const float* src, int64_t row_stride);
+  // The slot's range: recorded by Write, else computed now.
+  DepthRange Range(int64_t slot) const;
   const float* Slot(int group, int snippet, int position) const {
     return data_.data() + SlotIndex(group, snippet, position) * pixels();
   }
@@ -46,6 +61,8 @@ class SnippetDepths {
   std::vector<int64_t> group_offset_;
   int64_t slot_count_ = 0;
   std::vector<float> data_;
+  std::vector<DepthRange> ranges_;
+  std::vector<char> recorded_;  // per slot: ranges_ holds its range
 };
 
 }  // namespace depthd

@@ -30,18 +30,19 @@ inline SnippetDepths DistortedSnippets(const std::vector<cv::Mat>& video, const 
   SnippetDepths depths(plan, height, width);
   std::mt19937_64 rng(distortion.seed);
   std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<float> prediction(depths.pixels());
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     const SnippetGroup& group = plan.groups[g];
     for (size_t i = 0; i < group.snippets.size(); ++i) {
       const double s = std::exp(distortion.log_scale_sigma * normal(rng));
       const double t = distortion.shift_sigma * normal(rng);
       for (int j = 0; j < group.snippet_length; ++j) {
-        const cv::Mat& truth = video[group.snippets[i][j]];
-        float* dst = depths.Slot(g, i, j);
-        const float* src = truth.ptr<float>();
+        const float* src = video[group.snippets[i][j]].ptr<float>();
         for (int64_t p = 0; p < depths.pixels(); ++p) {
-          dst[p] = static_cast<float>(s * src[p] + t + distortion.noise_sigma * normal(rng));
+          prediction[p] = static_cast<float>(s * src[p] + t + distortion.noise_sigma * normal(rng));
         }
+        // Through Write, as the pipeline stores a model's output.
+        depths.Write(g, i, j, prediction.data(), width);
       }
     }
   }
