@@ -83,5 +83,23 @@ TEST(SnippetLossTest, AffineDistortionCostsNothing) {
   EXPECT_GT(SnippetLoss(torch::rand_like(target), target, mask).item<float>(), 0.05);
 }
 
+TEST(SnippetLossTest, L1WeightScalesOnlyTheL1Term) {
+  torch::manual_seed(3);
+  torch::Tensor target = torch::rand({2, 3, 1, 32, 32});
+  torch::Tensor mask = torch::ones_like(target);
+  torch::Tensor pred = torch::rand_like(target);
+  const float l1 = SnippetLoss(pred, target, mask, 0.0).item<float>();
+  const float gradient = SnippetLoss(pred, target, mask).item<float>() - l1;
+  // The alignment stays unweighted, so a uniform weight of 3 triples the L1 term exactly.
+  EXPECT_NEAR(SnippetLoss(pred, target, mask, 0.0, 4, torch::full_like(target, 3.0)).item<float>(),
+              3.0f * l1, 1e-4);
+  EXPECT_NEAR(SnippetLoss(pred, target, mask, 0.5, 4, torch::full_like(target, 3.0)).item<float>(),
+              3.0f * l1 + gradient, 1e-4);
+  // Weight only on the first snippet: the loss is its L1 share, with zero error elsewhere.
+  torch::Tensor weight = torch::zeros_like(target);
+  weight[0].fill_(1.0);
+  EXPECT_LT(SnippetLoss(pred, target, mask, 0.0, 4, weight).item<float>(), l1);
+}
+
 }  // namespace
 }  // namespace depthd::train

@@ -18,10 +18,12 @@ torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& ta
 }
 
 torch::Tensor SnippetLoss(const torch::Tensor& pred, const torch::Tensor& target,
-                          const torch::Tensor& mask, double gradient_weight, int scales) {
+                          const torch::Tensor& mask, double gradient_weight, int scales,
+                          const torch::Tensor& l1_weight) {
   const auto aligned = AlignPerSnippet(pred, target, mask);
   const auto valid = mask.sum().clamp_min(1.0);
-  torch::Tensor loss = ((aligned - target).abs() * mask).sum() / valid;
+  const auto weighted = l1_weight.defined() ? mask * l1_weight : mask;
+  torch::Tensor loss = ((aligned - target).abs() * weighted).sum() / valid;
   // Gradient matching (MiDaS): differences of the residual between neighbours, at 1/1..1/8.
   const int64_t B = pred.size(0), L = pred.size(1), H = pred.size(3), W = pred.size(4);
   auto residual = ((aligned - target) * mask).reshape({B * L, 1, H, W});

@@ -12,9 +12,11 @@ torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& ta
                               const torch::Tensor& mask);
 
 // L1 of the aligned prediction plus `gradient_weight` times the multi-scale gradient-matching
-// term over `scales` scales.
+// term over `scales` scales. `l1_weight`, when defined ([B, L, 1, H, W]), weighs the L1 term
+// per pixel (the alignment stays unweighted, as in the evaluation).
 torch::Tensor SnippetLoss(const torch::Tensor& pred, const torch::Tensor& target,
-                          const torch::Tensor& mask, double gradient_weight = 0.5, int scales = 4);
+                          const torch::Tensor& mask, double gradient_weight = 0.5, int scales = 4,
+                          const torch::Tensor& l1_weight = {});
 
 }  // namespace depthd::train
 

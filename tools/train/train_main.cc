@@ -26,6 +26,11 @@ ABSL_FLAG(uint64_t, train_seed, 1000, "first training seed (held-out evaluation 
 ABSL_FLAG(int, clip_frames, 32, "frames per training clip");
 ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
 ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
+ABSL_FLAG(int, render_width, 0,
+          "render clips this wide and train on random --width x --height crops (0: --width)");
+ABSL_FLAG(int, render_height, 0, "render height for crops (0: --height)");
+ABSL_FLAG(bool, relative_loss, false,
+          "weigh the L1 term by 1 / depth (the error AbsRel measures) instead of uniformly");
 ABSL_FLAG(int, steps, 100000, "maximum optimiser steps");
 ABSL_FLAG(double, minutes, 40.0, "stop after this much wall time");
 ABSL_FLAG(int, batch, 6, "snippets per step");
@@ -62,12 +67,16 @@ Clip ToClip(const synth::RenderedVideo& video) {
 // clipping, because the evaluation (and co-alignment) treat predictions as affine in depth:
 // clipping the far end (as Marigold does) costs ~0.2 AbsRel on open outdoor scenes by itself.
 // Sky has no depth; it is asked to be the farthest value, with a small weight.
-void SnippetTarget(const torch::Tensor& depth, torch::Tensor* target, torch::Tensor* mask) {
+// `relative` (optional) receives the L1 weight that turns an error in target units into the
+// relative depth error AbsRel measures: (hi - lo) / depth, normalised to mean 1 over the snippet.
+void SnippetTarget(const torch::Tensor& depth, torch::Tensor* target, torch::Tensor* mask,
+                   torch::Tensor* relative = nullptr) {
   const auto valid = depth > 0;
   auto values = depth.masked_select(valid);
   if (values.numel() < 16) {
     *target = torch::ones_like(depth);
     *mask = torch::zeros_like(depth);
+    if (relative != nullptr) *relative = torch::ones_like(depth);
     return;
   }
   auto sorted = std::get<0>(values.sort());
@@ -79,14 +88,24 @@ void SnippetTarget(const torch::Tensor& depth, torch::Tensor* target, torch::Ten
   *target = torch::where(valid, t, torch::full_like(t, far));
   // Sky is supervised as far, but with a small weight so it cannot dominate.
   *mask = torch::where(valid, torch::ones_like(t), torch::full_like(t, 0.2));
+  if (relative != nullptr) {
+    // Sky keeps the weight of the farthest pixel; very near pixels are capped at 20x the mean.
+    auto inverse = torch::where(valid, 1.0 / depth.clamp_min(1e-3), torch::full_like(t, 1.0 / sorted[n - 1].item<float>()));
+    inverse = inverse / inverse.masked_select(valid).mean();
+    *relative = inverse.clamp_max(20.0);
+  }
 }
 
 struct Batch {
   torch::Tensor rgb, target, mask;
+  torch::Tensor relative;  // defined with --relative_loss
 };
 
-Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch) {
-  std::vector<torch::Tensor> rgb, target, mask;
+// A batch of snippets, each a random `height` x `width` crop of its clip (the whole frame when
+// the clip has that size).
+Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height,
+             bool relative_loss) {
+  std::vector<torch::Tensor> rgb, target, mask, relative;
   static const int kDilations[] = {1, 1, 2, 3, 5, 8, 12, 15};
   for (int b = 0; b < batch; ++b) {
     const Clip& clip = clips[rng.Int(0, static_cast<int>(clips.size()) - 1)];
@@ -99,6 +118,10 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch) {
     if (rng.Uniform() < 0.5) index = index.flip(0);  // time reversal
     auto r = clip.rgb.index_select(0, index);
     auto depth = clip.depth.index_select(0, index);
+    const int y = rng.Int(0, static_cast<int>(r.size(2)) - height);
+    const int x = rng.Int(0, static_cast<int>(r.size(3)) - width);
+    r = r.narrow(2, y, height).narrow(3, x, width);
+    depth = depth.narrow(1, y, height).narrow(2, x, width);
     if (rng.Uniform() < 0.5) {
       r = r.flip(3);
       depth = depth.flip(2);
@@ -108,13 +131,16 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch) {
     auto gain = torch::tensor({rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15),
                                rng.Uniform(0.85, 1.15)}, torch::kFloat32).view({1, 3, 1, 1});
     r = ((r * contrast + brightness) * gain).clamp(-1.0, 1.0);
-    torch::Tensor t, m;
-    SnippetTarget(depth, &t, &m);
+    torch::Tensor t, m, w;
+    SnippetTarget(depth, &t, &m, relative_loss ? &w : nullptr);
     rgb.push_back(r);
     target.push_back(t.unsqueeze(1));
     mask.push_back(m.unsqueeze(1));
+    if (relative_loss) relative.push_back(w.unsqueeze(1));
   }
-  return {torch::stack(rgb), torch::stack(target), torch::stack(mask)};
+  Batch out{torch::stack(rgb), torch::stack(target), torch::stack(mask)};
+  if (relative_loss) out.relative = torch::stack(relative);
+  return out;
 }
 
 // AbsRel / delta1 on held-out snippets after one least-squares fit per snippet, valid pixels.
@@ -178,9 +204,16 @@ int main(int argc, char** argv) {
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
   const int width = absl::GetFlag(FLAGS_width), height = absl::GetFlag(FLAGS_height);
+  const int render_width = absl::GetFlag(FLAGS_render_width) > 0 ? absl::GetFlag(FLAGS_render_width) : width;
+  const int render_height = absl::GetFlag(FLAGS_render_height) > 0 ? absl::GetFlag(FLAGS_render_height) : height;
+  if (render_width < width || render_height < height || width % 32 != 0 || height % 32 != 0) {
+    std::cerr << "train: --width/--height must be multiples of 32 and fit inside the render size\n";
+    return 2;
+  }
   const std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
-                                         absl::GetFlag(FLAGS_clip_frames), width, height);
-  const std::vector<Clip> held_out = Render(100000, 6, 24, width, height);
+                                         absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+  // Validation runs on whole frames at the render size, the scale the network will see.
+  const std::vector<Clip> held_out = Render(100000, 6, 24, render_width / 32 * 32, render_height / 32 * 32);
   say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
                       held_out.size(), elapsed()));
 
@@ -231,9 +264,10 @@ int main(int argc, char** argv) {
     for (auto& group : optimizer.param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
-    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch));
+    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height,
+                               absl::GetFlag(FLAGS_relative_loss));
     auto pred = net.forward({batch.rgb}).toTensor();
-    auto loss = SnippetLoss(pred, batch.target, batch.mask);
+    auto loss = SnippetLoss(pred, batch.target, batch.mask, 0.5, 4, batch.relative);
     optimizer.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, 1.0);
