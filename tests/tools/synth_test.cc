@@ -77,6 +77,30 @@ TEST(SynthTest, MovingObjectsMove) {
   EXPECT_NE(AtTime(scene, 0.0).primitives[0].center.x, AtTime(scene, 0.5).primitives[0].center.x);
 }
 
+// Camera paths used to run through boxes and balls into the lens (seed 100100 began with a box
+// 1.4 cm away filling the frame). Depth is along the optical axis, so an object 0.5 m away at
+// the edge of an 80-degree view can read ~0.35 m; nothing may come nearer than 0.3 m.
+TEST(SynthTest, NoObjectComesNearerThanTheCameraClearance) {
+  SceneOptions options;
+  options.width = 48;
+  options.height = 27;
+  options.num_frames = 60;
+  std::vector<uint64_t> seeds = {100100, 100102};
+  for (uint64_t seed = 0; seed < 60; ++seed) seeds.push_back(seed);
+  for (uint64_t seed : seeds) {
+    options.seed = seed;
+    auto video = RenderVideo(options);
+    ASSERT_TRUE(video.ok()) << video.status();
+    double nearest = 1e9;
+    for (const cv::Mat& depth : video->depth) {
+      for (auto it = depth.begin<float>(); it != depth.end<float>(); ++it) {
+        if (*it > 0) nearest = std::min<double>(nearest, *it);  // 0 is sky
+      }
+    }
+    EXPECT_GT(nearest, 0.3) << "seed " << seed;
+  }
+}
+
 TEST(SynthTest, RejectsBadOptions) {
   SceneOptions options;
   options.width = 2;

@@ -61,6 +61,8 @@ struct Primitive {
   Material material;
   Vec3 velocity;         // metres per second; moving objects bounce inside `bounds`
   double bounds = 0;     // |x| and |z| travel limit around the start (0: static)
+  int object = 0;        // parts of one object (a table's top and legs) share a number > 0;
+                         // 0: scenery that bounds the scene (floor, walls)
 };
 
 struct Hit {

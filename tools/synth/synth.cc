@@ -13,6 +13,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kFarLimit = 150.0;  // metres
+constexpr double kCameraClearance = 0.5;  // metres between the camera and any object
 
 Vec3 RandomColour(Rng& rng) {
   // Muted, varied hues: random RGB biased away from saturated extremes.
@@ -84,6 +85,13 @@ void AddFurniture(Rng& rng, Vec3 at, double yaw, std::vector<Primitive>* out) {
   }
 }
 
+// Gives the primitives added since `first` the next object number.
+void NumberObject(size_t first, std::vector<Primitive>* primitives) {
+  int last = 0;
+  for (const Primitive& p : *primitives) last = std::max(last, p.object);
+  for (size_t i = first; i < primitives->size(); ++i) (*primitives)[i].object = last + 1;
+}
+
 Scene MakeRoom(Rng& rng, Vec3* look_center, double* extent) {
   Scene scene;
   const double half_w = rng.Uniform(2.5, 5.0), half_d = rng.Uniform(3.0, 7.0),
@@ -98,6 +106,7 @@ Scene MakeRoom(Rng& rng, Vec3* look_center, double* extent) {
   const int objects = rng.Int(4, 10);
   for (int i = 0; i < objects; ++i) {
     const Vec3 at{rng.Uniform(-half_w + 0.8, half_w - 0.8), 0, rng.Uniform(-half_d + 0.8, half_d - 0.8)};
+    const size_t first = scene.primitives.size();
     const double kind = rng.Uniform();
     if (kind < 0.35) {
       AddFurniture(rng, at, rng.Uniform(0, kPi), &scene.primitives);
@@ -110,6 +119,7 @@ Scene MakeRoom(Rng& rng, Vec3* look_center, double* extent) {
     } else {
       scene.primitives.push_back(Cylinder(at, rng.Uniform(0.1, 0.4), rng.Uniform(0.3, 2.0), RandomMaterial(rng)));
     }
+    NumberObject(first, &scene.primitives);
   }
   scene.light_dir = Vec3{rng.Uniform(-1.0, 1.0), 1.0, rng.Uniform(-1.0, 1.0)}.Normalized();
   scene.ambient = rng.Uniform(0.45, 0.65);
@@ -129,6 +139,7 @@ Scene MakeOutdoor(Rng& rng, Vec3* look_center, double* extent) {
   for (int i = 0; i < objects; ++i) {
     const double distance = rng.Uniform(3.0, 45.0), angle = rng.Uniform(0, 2 * kPi);
     const Vec3 at{distance * std::cos(angle), 0, distance * std::sin(angle)};
+    const size_t first = scene.primitives.size();
     const double kind = rng.Uniform();
     if (kind < 0.35) {
       const Vec3 half{rng.Uniform(0.5, 4.0), rng.Uniform(0.5, 6.0), rng.Uniform(0.5, 4.0)};
@@ -148,6 +159,7 @@ Scene MakeOutdoor(Rng& rng, Vec3* look_center, double* extent) {
     } else {
       scene.primitives.push_back(Cylinder(at, rng.Uniform(0.3, 1.5), rng.Uniform(0.5, 8.0), RandomMaterial(rng)));
     }
+    NumberObject(first, &scene.primitives);
   }
   scene.light_dir = Vec3{rng.Uniform(-1, 1), rng.Uniform(0.4, 1.2), rng.Uniform(-1, 1)}.Normalized();
   scene.ambient = rng.Uniform(0.3, 0.5);
@@ -169,6 +181,38 @@ struct Shake {
     return {axis(0), axis(1), axis(2)};
   }
 };
+
+// Distance from a camera at `eye` to a primitive: exact for spheres, for boxes and cylinders
+// the distance to their vertical bounding cylinder.
+double Gap(const Primitive& p, const Vec3& eye) {
+  if (p.shape == Shape::kSphere) return (eye - p.center).Norm() - p.half.x;
+  double radius = p.half.x, low = p.center.y, high = p.center.y + p.half.y;
+  if (p.shape == Shape::kBox) {
+    radius = std::hypot(p.half.x, p.half.z);
+    low = p.center.y - p.half.y;
+  }
+  const double horizontal = std::max(0.0, std::hypot(eye.x - p.center.x, eye.z - p.center.z) - radius);
+  const double vertical = std::max({0.0, low - eye.y, eye.y - high});
+  return std::hypot(horizontal, vertical);
+}
+
+// Removes every object that comes within `clearance` of the camera at any frame: a camera
+// path through a box or a ball flying into the lens gives frames of a surface centimetres away,
+// which no real video has and which make relative depth errors meaningless.
+void KeepClearOfCamera(const std::vector<CameraPose>& poses, double fps, double clearance,
+                       Scene* scene) {
+  std::vector<int> intruders;
+  for (size_t f = 0; f < poses.size(); ++f) {
+    const Vec3 eye{poses[f].position[0], poses[f].position[1], poses[f].position[2]};
+    const Scene moved = AtTime(*scene, f / fps);
+    for (const Primitive& p : moved.primitives) {
+      if (p.object > 0 && Gap(p, eye) < clearance) intruders.push_back(p.object);
+    }
+  }
+  std::erase_if(scene->primitives, [&](const Primitive& p) {
+    return std::find(intruders.begin(), intruders.end(), p.object) != intruders.end();
+  });
+}
 
 }  // namespace
 
@@ -255,6 +299,7 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
       ball.velocity = {rng.Uniform(-1.5, 1.5), rng.Uniform(0, 3), rng.Uniform(-0.5, 0.5)};
       ball.bounds = rng.Uniform(0.5, 1.5);
       scene.primitives.push_back(ball);
+      NumberObject(scene.primitives.size() - 1, &scene.primitives);
     }
   }
 
@@ -275,8 +320,7 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
   // Walks start behind the centre so they stay inside rooms.
   const double walk_start = -std::min(extent, speed * duration * 0.5);
 
-  RenderedVideo video;
-  video.fps = options.fps;
+  std::vector<CameraPose> poses;
   for (int f = 0; f < options.num_frames; ++f) {
     const double t = f / options.fps;
     double yaw = heading, cam_x = 0, cam_z = 0;
@@ -314,9 +358,16 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
     pose.forward[1] = std::sin(p);
     pose.forward[2] = std::sin(yaw + 2.0 * jitter.x) * std::cos(p);
     pose.hfov_degrees = hfov;
+    poses.push_back(pose);
+  }
+  KeepClearOfCamera(poses, options.fps, kCameraClearance, &scene);
+
+  RenderedVideo video;
+  video.fps = options.fps;
+  for (int f = 0; f < options.num_frames; ++f) {
     cv::Mat rgb, depth;
-    RenderView(AtTime(scene, t), pose, options.width, options.height, &rgb, &depth,
-               &video.intrinsics);
+    RenderView(AtTime(scene, f / options.fps), poses[f], options.width, options.height, &rgb,
+               &depth, &video.intrinsics);
     video.rgb.push_back(rgb);
     video.depth.push_back(depth);
   }
