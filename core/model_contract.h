@@ -10,7 +10,7 @@
 namespace depthd {
 
 struct ModelContract {
-  std::string name;                 // e.g. "tinysnippet-v2"
+  std::string name;                 // e.g. "tinysnippet-v3"
   std::string format;               // "torchscript"
   int snippet_length = 3;           // frames per snippet the network takes
   int size_multiple = 1;            // H and W must be multiples of this (the pipeline pads)
