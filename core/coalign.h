@@ -24,7 +24,7 @@ std::string CoalignSolverName(CoalignSolver solver);
 struct CoalignOptions {
   CoalignSolver solver = CoalignSolver::kFast;
   int max_iterations = 2000;  // reference default; `fast` counts sweeps against its own cap
-  double tolerance = 1e-4;    // early_stop: |delta loss|; fast: relative objective change
+  double tolerance = 1e-4;    // early_stop: |delta loss|; fast: largest step, relative to depth
   int patience = 30;          // early_stop only
   // Sampling of the reference: crop `border` pixels, keep every `factor`-th pixel.
   int border = 2;

@@ -45,8 +45,6 @@ struct FrameTargets {
   std::vector<double> scale;        // [N]  c_f  = mean_p |m_f|
   std::vector<double> inverse_scale;  // [N] cd_f
 };
-void ComputeTargets(const SampledSnippets& sampled, const std::vector<double>& s,
-                    const std::vector<double>& t, FrameTargets* targets);
 
 // The reference loss at (s, t) with the targets computed from (s, t); the second form leaves
 // those targets in `targets` for the caller.
