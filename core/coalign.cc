@@ -26,6 +26,48 @@ std::vector<int> SampledCoordinates(int size, int border, int factor) {
   return coords;
 }
 
+// The per-frame means of A = s x + t and of 1 / A over the frame's snippet frames, and their
+// mean magnitudes (the reference's normalisers), for frame f.
+void FrameTarget(const SampledSnippets& sampled, const std::vector<double>& s,
+                 const std::vector<double>& t, int64_t f, std::vector<double>* sum,
+                 std::vector<double>* inv_sum, FrameTargets* targets) {
+  const int64_t P = sampled.pixels;
+  std::fill(sum->begin(), sum->end(), 0.0);
+  std::fill(inv_sum->begin(), inv_sum->end(), 0.0);
+  const auto& slots = sampled.frame_slots[f];
+  for (int64_t slot : slots) {
+    const int snippet = sampled.slot_snippet[slot];
+    const float sc = static_cast<float>(s[snippet]);
+    const float sh = static_cast<float>(t[snippet]);
+    const float* x = sampled.values.data() + slot * P;
+    for (int64_t p = 0; p < P; ++p) {
+      const float a = sc * x[p] + sh;
+      (*sum)[p] += a;
+      (*inv_sum)[p] += 1.0f / std::max(a, 1e-3f);
+    }
+  }
+  const double count = static_cast<double>(slots.size());
+  float* m = targets->mean.data() + f * P;
+  float* md = targets->inverse_mean.data() + f * P;
+  double abs_sum = 0.0, inv_abs_sum = 0.0;
+  for (int64_t p = 0; p < P; ++p) {
+    m[p] = static_cast<float>((*sum)[p] / count);
+    md[p] = static_cast<float>((*inv_sum)[p] / count);
+    abs_sum += std::fabs(m[p]);
+    inv_abs_sum += std::fabs(md[p]);
+  }
+  // Guard against an all-zero frame (constant depth), where the reference would divide by 0.
+  targets->scale[f] = std::max(abs_sum / P, 1e-12);
+  targets->inverse_scale[f] = std::max(inv_abs_sum / P, 1e-12);
+}
+
+void ResizeTargets(const SampledSnippets& sampled, FrameTargets* targets) {
+  targets->mean.resize(static_cast<size_t>(sampled.num_frames * sampled.pixels));
+  targets->inverse_mean.resize(static_cast<size_t>(sampled.num_frames * sampled.pixels));
+  targets->scale.resize(sampled.num_frames);
+  targets->inverse_scale.resize(sampled.num_frames);
+}
+
 }  // namespace
 
 absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
@@ -105,52 +147,6 @@ absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
   }
   return out;
 }
-
-namespace {
-
-// The per-frame means of A = s x + t and of 1 / A over the frame's snippet frames, and their
-// mean magnitudes (the reference's normalisers), for frame f.
-void FrameTarget(const SampledSnippets& sampled, const std::vector<double>& s,
-                 const std::vector<double>& t, int64_t f, std::vector<double>* sum,
-                 std::vector<double>* inv_sum, FrameTargets* targets) {
-  const int64_t P = sampled.pixels;
-  std::fill(sum->begin(), sum->end(), 0.0);
-  std::fill(inv_sum->begin(), inv_sum->end(), 0.0);
-  const auto& slots = sampled.frame_slots[f];
-  for (int64_t slot : slots) {
-    const int snippet = sampled.slot_snippet[slot];
-    const float sc = static_cast<float>(s[snippet]);
-    const float sh = static_cast<float>(t[snippet]);
-    const float* x = sampled.values.data() + slot * P;
-    for (int64_t p = 0; p < P; ++p) {
-      const float a = sc * x[p] + sh;
-      (*sum)[p] += a;
-      (*inv_sum)[p] += 1.0f / std::max(a, 1e-3f);
-    }
-  }
-  const double count = static_cast<double>(slots.size());
-  float* m = targets->mean.data() + f * P;
-  float* md = targets->inverse_mean.data() + f * P;
-  double abs_sum = 0.0, inv_abs_sum = 0.0;
-  for (int64_t p = 0; p < P; ++p) {
-    m[p] = static_cast<float>((*sum)[p] / count);
-    md[p] = static_cast<float>((*inv_sum)[p] / count);
-    abs_sum += std::fabs(m[p]);
-    inv_abs_sum += std::fabs(md[p]);
-  }
-  // Guard against an all-zero frame (constant depth), where the reference would divide by 0.
-  targets->scale[f] = std::max(abs_sum / P, 1e-12);
-  targets->inverse_scale[f] = std::max(inv_abs_sum / P, 1e-12);
-}
-
-void ResizeTargets(const SampledSnippets& sampled, FrameTargets* targets) {
-  targets->mean.resize(static_cast<size_t>(sampled.num_frames * sampled.pixels));
-  targets->inverse_mean.resize(static_cast<size_t>(sampled.num_frames * sampled.pixels));
-  targets->scale.resize(sampled.num_frames);
-  targets->inverse_scale.resize(sampled.num_frames);
-}
-
-}  // namespace
 
 double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>& s,
                        const std::vector<double>& t) {
