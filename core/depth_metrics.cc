@@ -58,8 +58,12 @@ absl::StatusOr<AffineFit> FitScaleShift(const std::vector<cv::Mat>& pred,
   if (n < 2 || !(std::fabs(det) > 1e-12 * std::max(1.0, n * sxx))) {
     return absl::InvalidArgumentError("cannot fit a scale and shift: too few valid pixels or a constant prediction");
   }
+  // The scale is held at >= 0: a prediction that runs against the truth (disparity passed off as
+  // depth, say) must score as badly as a constant, not be turned round by the fit. The objective
+  // is convex in the scale once the shift is solved for, so the constrained best is the
+  // unconstrained scale clamped at 0.
   AffineFit fit;
-  fit.scale = (n * sxy - sx * sy) / det;
+  fit.scale = std::max(0.0, (n * sxy - sx * sy) / det);
   fit.shift = (sy - fit.scale * sx) / n;
   return fit;
 }

@@ -19,7 +19,8 @@ struct AffineFit {
 };
 
 // Least squares over all frames and valid pixels (mask != 0; empty masks mean all valid):
-// argmin_{s,t} sum (s * pred + t - target)^2. Frames are CV_32FC1 of equal size.
+// argmin_{s >= 0, t} sum (s * pred + t - target)^2. Frames are CV_32FC1 of equal size. A
+// prediction that falls where the target rises gets scale 0 (the target's mean), not a flip.
 absl::StatusOr<AffineFit> FitScaleShift(const std::vector<cv::Mat>& pred,
                                         const std::vector<cv::Mat>& target,
                                         const std::vector<cv::Mat>& masks = {});

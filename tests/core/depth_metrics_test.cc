@@ -36,6 +36,20 @@ TEST(DepthMetricsTest, AffineDistortionIsRemoved) {
   EXPECT_NEAR(accuracy->abs_rel, 0.0, 1e-5);
 }
 
+TEST(DepthMetricsTest, InvertedPredictionIsNotTurnedRound) {
+  // Disparity-like output (falls where depth rises) fits no better than a constant.
+  const auto gt = Ramp(3);
+  std::vector<cv::Mat> pred;
+  for (const cv::Mat& g : gt) pred.push_back(10.0f - g);
+  auto accuracy = EvaluateDepth(pred, gt);
+  ASSERT_TRUE(accuracy.ok());
+  EXPECT_EQ(accuracy->fit.scale, 0.0);
+  double mean = 0;
+  for (const cv::Mat& g : gt) mean += cv::mean(g)[0] / gt.size();
+  EXPECT_NEAR(accuracy->fit.shift, mean, 1e-4);
+  EXPECT_GT(accuracy->abs_rel, 0.1);
+}
+
 TEST(DepthMetricsTest, InvalidGroundTruthIsIgnored) {
   auto gt = Ramp(2);
   auto pred = Ramp(2);

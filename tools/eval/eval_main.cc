@@ -36,6 +36,8 @@ ABSL_FLAG(int, res, 384, "processing resolution");
 ABSL_FLAG(std::string, solver, "fast", "co-alignment solver");
 ABSL_FLAG(int, threads, 2, "LibTorch threads");
 ABSL_FLAG(std::string, json, "", "write per-video and overall figures here");
+ABSL_FLAG(std::string, save_dir, "",
+          "write <video>_pred.npy (co-aligned, merged) and <video>_gt.npy (metres, 0 = invalid) here");
 
 namespace depthd {
 namespace {
@@ -95,6 +97,16 @@ absl::StatusOr<std::vector<Sample>> LoadSamples(const VideoReadOptions& read) {
                        ResizeDepth(rendered->depth, size)});
   }
   return samples;
+}
+
+absl::Status SaveFrames(const std::string& path, const std::vector<cv::Mat>& frames) {
+  auto writer = NpyFrameWriter::Open(path, frames[0].rows, frames[0].cols);
+  if (!writer.ok()) return writer.status();
+  for (const cv::Mat& f : frames) {
+    const cv::Mat continuous = f.isContinuous() ? f : f.clone();
+    if (absl::Status s = writer->Append(continuous.ptr<float>()); !s.ok()) return s;
+  }
+  return writer->Close();
 }
 
 // Temporal consistency: frame-to-frame change of the aligned prediction over the truth's.
@@ -166,6 +178,15 @@ int main(int argc, char** argv) {
     if (!a.ok() || !b.ok()) {
       std::cerr << "eval: " << sample.name << ": " << (!a.ok() ? a.status() : b.status()) << "\n";
       return 1;
+    }
+    if (const std::string dir = absl::GetFlag(FLAGS_save_dir); !dir.empty()) {
+      std::filesystem::create_directories(dir);
+      absl::Status saved = SaveFrames(dir + "/" + sample.name + "_pred.npy", *merged);
+      if (saved.ok()) saved = SaveFrames(dir + "/" + sample.name + "_gt.npy", sample.depth);
+      if (!saved.ok()) {
+        std::cerr << "eval: " << saved << "\n";
+        return 1;
+      }
     }
     const double ta = TemporalRatio(*merged, a->fit, sample.depth), tb = TemporalRatio(*raw, b->fit, sample.depth);
     std::cout << absl::StrFormat("%-14s %7d %9.4f %8.4f %11.4f %9.4f %8.3f %9.3f\n", sample.name,
