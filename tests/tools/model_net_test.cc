@@ -29,11 +29,11 @@ TEST(TinySnippetNetTest, SizeShapesAndCrossFrameMixing) {
   }
   {
     torch::AutoGradMode grad(true);
-    torch::optim::Adam adam(params, 1e-2);
+    torch::optim::Adam adam(params, 1e-3);
     for (int i = 0; i < 3; ++i) {
       adam.zero_grad();
       auto out = trained.forward({x}).toTensor();
-      auto loss = SnippetLoss(out, torch::rand({2, 3, 1, 64, 96}), torch::ones({2, 3, 1, 64, 96}));
+      auto loss = LogDepthLoss(out, torch::rand({2, 3, 1, 64, 96}) + 0.5);
       loss.backward();
       adam.step();
     }
@@ -75,30 +75,38 @@ TEST(TinySnippetNetTest, ShippedModelLoadsThroughTheBackend) {
   EXPECT_EQ(out->sizes(), (std::vector<int64_t>{2, 3, 1, 64, 96}));
 }
 
-TEST(SnippetLossTest, AffineDistortionCostsNothing) {
-  torch::Tensor target = torch::rand({2, 3, 1, 32, 32});
-  torch::Tensor mask = torch::ones_like(target);
-  torch::Tensor pred = target * 3.0 - 1.0;
-  EXPECT_LT(SnippetLoss(pred, target, mask).item<float>(), 1e-4);
-  EXPECT_GT(SnippetLoss(torch::rand_like(target), target, mask).item<float>(), 0.05);
+TEST(LogDepthLossTest, OnlyAPositiveScaleIsFree) {
+  torch::manual_seed(4);
+  torch::Tensor depth = torch::rand({2, 3, 1, 32, 32}) * 20 + 0.5;
+  EXPECT_LT(LogDepthLoss(depth * 3.0, depth).item<float>(), 1e-5);
+  // Each snippet has its own scale.
+  torch::Tensor scaled = depth.clone();
+  scaled[1] *= 0.01;
+  EXPECT_LT(LogDepthLoss(scaled, depth).item<float>(), 1e-5);
+  // A shift is not free, and an inverted prediction (disparity) is far off.
+  EXPECT_GT(LogDepthLoss(depth + 5.0, depth).item<float>(), 0.05);
+  EXPECT_GT(LogDepthLoss(1.0 / depth, depth).item<float>(), 1.0);
 }
 
-TEST(SnippetLossTest, L1WeightScalesOnlyTheL1Term) {
-  torch::manual_seed(3);
-  torch::Tensor target = torch::rand({2, 3, 1, 32, 32});
+TEST(LogDepthLossTest, SkyIsAskedToBeTheFarthestDepth) {
+  torch::Tensor depth = torch::full({1, 3, 1, 8, 8}, 2.0);
+  depth.narrow(3, 4, 4).fill_(10.0);
+  depth.narrow(3, 0, 2).fill_(0.0);  // sky rows
+  torch::Tensor pred = torch::where(depth > 0, depth, torch::full_like(depth, 10.0));
+  EXPECT_LT(LogDepthLoss(pred, depth, 0.0).item<float>(), 1e-6);
+  torch::Tensor near_sky = torch::where(depth > 0, depth, torch::full_like(depth, 1.0));
+  // Only the sky is wrong, by log(10), on 16 of 64 pixels per frame at weight 0.2.
+  const double expected = 0.2 * 16 * std::log(10.0) / (48 + 0.2 * 16);
+  EXPECT_NEAR(LogDepthLoss(near_sky, depth, 0.0).item<float>(), expected, 1e-4);
+}
+
+TEST(AlignPerSnippetTest, FitsScaleAndShiftButNeverFlips) {
+  torch::Tensor target = torch::rand({2, 3, 1, 16, 16});
   torch::Tensor mask = torch::ones_like(target);
-  torch::Tensor pred = torch::rand_like(target);
-  const float l1 = SnippetLoss(pred, target, mask, 0.0).item<float>();
-  const float gradient = SnippetLoss(pred, target, mask).item<float>() - l1;
-  // The alignment stays unweighted, so a uniform weight of 3 triples the L1 term exactly.
-  EXPECT_NEAR(SnippetLoss(pred, target, mask, 0.0, 4, torch::full_like(target, 3.0)).item<float>(),
-              3.0f * l1, 1e-4);
-  EXPECT_NEAR(SnippetLoss(pred, target, mask, 0.5, 4, torch::full_like(target, 3.0)).item<float>(),
-              3.0f * l1 + gradient, 1e-4);
-  // Weight only on the first snippet: the loss is its L1 share, with zero error elsewhere.
-  torch::Tensor weight = torch::zeros_like(target);
-  weight[0].fill_(1.0);
-  EXPECT_LT(SnippetLoss(pred, target, mask, 0.0, 4, weight).item<float>(), l1);
+  EXPECT_LT((AlignPerSnippet(target * 3.0 - 1.0, target, mask) - target).abs().max().item<float>(), 1e-4);
+  // -target would fit exactly with scale -1; held at >= 0 it becomes each snippet's mean.
+  torch::Tensor flipped = AlignPerSnippet(-target, target, mask);
+  EXPECT_LT((flipped[0] - target[0].mean()).abs().max().item<float>(), 1e-4);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The scale-and-shift-invariant training loss (MiDaS / Marigold style), per snippet.
+// The training loss of the embedded model: scale-invariant, in log depth, per snippet.
 #ifndef DEPTHD_TOOLS_TRAIN_SNIPPET_LOSS_H_
 #define DEPTHD_TOOLS_TRAIN_SNIPPET_LOSS_H_
 
@@ -6,17 +6,22 @@
 
 namespace depthd::train {
 
-// Least-squares scale and shift of `pred` onto `target` over valid pixels, one pair per snippet
-// (all frames together). pred, target, mask: [B, L, 1, H, W]. Returns the aligned prediction.
+// Least-squares scale and shift of `pred` onto `target` over valid pixels (mask != 0), one pair
+// per snippet (all frames together), with the scale held at >= 0 as in core's FitScaleShift: a
+// prediction that runs against the target is not turned round. pred, target, mask:
+// [B, L, 1, H, W]. Returns the aligned prediction.
 torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& target,
                               const torch::Tensor& mask);
 
-// L1 of the aligned prediction plus `gradient_weight` times the multi-scale gradient-matching
-// term over `scales` scales. `l1_weight`, when defined ([B, L, 1, H, W]), weighs the L1 term
-// per pixel (the alignment stays unweighted, as in the evaluation).
-torch::Tensor SnippetLoss(const torch::Tensor& pred, const torch::Tensor& target,
-                          const torch::Tensor& mask, double gradient_weight = 0.5, int scales = 4,
-                          const torch::Tensor& l1_weight = {});
+// pred: [B, L, 1, H, W] positive depth; depth: the same shape, metres, 0 = sky. The log
+// residual log(pred) - log(depth) is shifted per snippet to mean 0 over valid pixels (one scale
+// per snippet, as co-alignment assumes), then scored by its L1 plus `gradient_weight` times a
+// gradient-matching term over `scales` scales (MiDaS), both in log depth, so an error counts
+// as a relative depth error wherever it is. Sky is asked to lie at the snippet's farthest depth
+// with weight `sky_weight`. A positive scale is the only freedom: a prediction that grows
+// towards the camera cannot score well, which an affine fit would let it.
+torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth,
+                           double gradient_weight = 0.5, int scales = 4, double sky_weight = 0.2);
 
 }  // namespace depthd::train
 

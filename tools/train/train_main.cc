@@ -24,13 +24,17 @@
 ABSL_FLAG(int, clips, 300, "training clips to render (seeds train_seed .. + clips - 1)");
 ABSL_FLAG(uint64_t, train_seed, 1000, "first training seed (held-out evaluation uses >= 100000)");
 ABSL_FLAG(int, clip_frames, 32, "frames per training clip");
+ABSL_FLAG(int, refresh_every, 0,
+          "every this many steps, replace a random clip of the pool with a newly rendered one (the "
+          "next unused seed), so that a long run keeps seeing new scenes (0: a fixed pool)");
+ABSL_FLAG(int, held_out_clips, 6,
+          "held-out clips (seeds 100000 ..) that choose the best checkpoint; keep below 100 so that "
+          "seeds 100100 and up stay untouched for tools/eval");
 ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
 ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
 ABSL_FLAG(int, render_width, 0,
           "render clips this wide and train on random --width x --height crops (0: --width)");
 ABSL_FLAG(int, render_height, 0, "render height for crops (0: --height)");
-ABSL_FLAG(bool, relative_loss, false,
-          "weigh the L1 term by 1 / depth (the error AbsRel measures) instead of uniformly");
 ABSL_FLAG(int, steps, 100000, "maximum optimiser steps");
 ABSL_FLAG(double, minutes, 40.0, "stop after this much wall time");
 ABSL_FLAG(int, batch, 6, "snippets per step");
@@ -47,65 +51,36 @@ ABSL_FLAG(int, checkpoint_every, 500, "steps between checkpoints");
 namespace depthd::train {
 namespace {
 
+// Seeds from here on are never trained on: tools/eval and the held-out checks use them.
+constexpr uint64_t kFirstHeldOutSeed = 100000;
+
 struct Clip {
-  torch::Tensor rgb;    // [N, 3, H, W] float in [-1, 1]
+  torch::Tensor rgb;    // [N, 3, H, W] uint8 (a quarter of float's memory: larger pools fit)
   torch::Tensor depth;  // [N, H, W] metres, 0 = sky
 };
 
 Clip ToClip(const synth::RenderedVideo& video) {
   const int64_t N = video.rgb.size(), H = video.rgb[0].rows, W = video.rgb[0].cols;
-  Clip clip{torch::empty({N, 3, H, W}), torch::empty({N, H, W})};
+  Clip clip{torch::empty({N, 3, H, W}, torch::kUInt8), torch::empty({N, H, W})};
   for (int64_t f = 0; f < N; ++f) {
-    auto rgb = torch::from_blob(video.rgb[f].data, {H, W, 3}, torch::kUInt8);
-    clip.rgb[f] = rgb.permute({2, 0, 1}).to(torch::kFloat32) / 127.5 - 1.0;
+    clip.rgb[f] = torch::from_blob(video.rgb[f].data, {H, W, 3}, torch::kUInt8).permute({2, 0, 1});
     clip.depth[f] = torch::from_blob(video.depth[f].data, {H, W}, torch::kFloat32).clone();
   }
   return clip;
 }
 
-// Per-snippet target: depth mapped so that its 2% and 98% quantiles land on 0 and 1, without
-// clipping, because the evaluation (and co-alignment) treat predictions as affine in depth:
-// clipping the far end (as Marigold does) costs ~0.2 AbsRel on open outdoor scenes by itself.
-// Sky has no depth; it is asked to be the farthest value, with a small weight.
-// `relative` (optional) receives the L1 weight that turns an error in target units into the
-// relative depth error AbsRel measures: (hi - lo) / depth, normalised to mean 1 over the snippet.
-void SnippetTarget(const torch::Tensor& depth, torch::Tensor* target, torch::Tensor* mask,
-                   torch::Tensor* relative = nullptr) {
-  const auto valid = depth > 0;
-  auto values = depth.masked_select(valid);
-  if (values.numel() < 16) {
-    *target = torch::ones_like(depth);
-    *mask = torch::zeros_like(depth);
-    if (relative != nullptr) *relative = torch::ones_like(depth);
-    return;
-  }
-  auto sorted = std::get<0>(values.sort());
-  const int64_t n = sorted.size(0);
-  const float lo = sorted[static_cast<int64_t>(0.02 * (n - 1))].item<float>();
-  const float hi = sorted[static_cast<int64_t>(0.98 * (n - 1))].item<float>();
-  auto t = (depth - lo) / std::max(hi - lo, 1e-3f);
-  const float far = ((sorted[n - 1].item<float>() - lo) / std::max(hi - lo, 1e-3f));
-  *target = torch::where(valid, t, torch::full_like(t, far));
-  // Sky is supervised as far, but with a small weight so it cannot dominate.
-  *mask = torch::where(valid, torch::ones_like(t), torch::full_like(t, 0.2));
-  if (relative != nullptr) {
-    // Sky keeps the weight of the farthest pixel; very near pixels are capped at 20x the mean.
-    auto inverse = torch::where(valid, 1.0 / depth.clamp_min(1e-3), torch::full_like(t, 1.0 / sorted[n - 1].item<float>()));
-    inverse = inverse / inverse.masked_select(valid).mean();
-    *relative = inverse.clamp_max(20.0);
-  }
-}
+// uint8 RGB -> float in [-1, 1], the network's input range.
+torch::Tensor ToInput(const torch::Tensor& rgb) { return rgb.to(torch::kFloat32) / 127.5 - 1.0; }
 
 struct Batch {
-  torch::Tensor rgb, target, mask;
-  torch::Tensor relative;  // defined with --relative_loss
+  torch::Tensor rgb;    // [B, 3, 3, H, W] in [-1, 1]
+  torch::Tensor depth;  // [B, 3, 1, H, W] metres, 0 = sky
 };
 
 // A batch of snippets, each a random `height` x `width` crop of its clip (the whole frame when
 // the clip has that size).
-Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height,
-             bool relative_loss) {
-  std::vector<torch::Tensor> rgb, target, mask, relative;
+Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height) {
+  std::vector<torch::Tensor> rgb, depths;
   static const int kDilations[] = {1, 1, 2, 3, 5, 8, 12, 15};
   for (int b = 0; b < batch; ++b) {
     const Clip& clip = clips[rng.Int(0, static_cast<int>(clips.size()) - 1)];
@@ -116,7 +91,7 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int wid
     const int start = rng.Int(0, N - 1 - 2 * d);
     auto index = torch::tensor({start, start + d, start + 2 * d}, torch::kLong);
     if (rng.Uniform() < 0.5) index = index.flip(0);  // time reversal
-    auto r = clip.rgb.index_select(0, index);
+    auto r = ToInput(clip.rgb.index_select(0, index));
     auto depth = clip.depth.index_select(0, index);
     const int y = rng.Int(0, static_cast<int>(r.size(2)) - height);
     const int x = rng.Int(0, static_cast<int>(r.size(3)) - width);
@@ -131,16 +106,10 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int wid
     auto gain = torch::tensor({rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15),
                                rng.Uniform(0.85, 1.15)}, torch::kFloat32).view({1, 3, 1, 1});
     r = ((r * contrast + brightness) * gain).clamp(-1.0, 1.0);
-    torch::Tensor t, m, w;
-    SnippetTarget(depth, &t, &m, relative_loss ? &w : nullptr);
     rgb.push_back(r);
-    target.push_back(t.unsqueeze(1));
-    mask.push_back(m.unsqueeze(1));
-    if (relative_loss) relative.push_back(w.unsqueeze(1));
+    depths.push_back(depth.unsqueeze(1));
   }
-  Batch out{torch::stack(rgb), torch::stack(target), torch::stack(mask)};
-  if (relative_loss) out.relative = torch::stack(relative);
-  return out;
+  return {torch::stack(rgb), torch::stack(depths)};
 }
 
 // AbsRel / delta1 on held-out snippets after one least-squares fit per snippet, valid pixels.
@@ -151,7 +120,7 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
   for (const Clip& clip : clips) {
     for (int start = 0; start + 2 < clip.rgb.size(0); start += 9) {
       auto index = torch::tensor({start, start + 1, start + 2}, torch::kLong);
-      auto rgb = clip.rgb.index_select(0, index).unsqueeze(0);
+      auto rgb = ToInput(clip.rgb.index_select(0, index)).unsqueeze(0);
       auto depth = clip.depth.index_select(0, index).unsqueeze(0).unsqueeze(2);
       auto pred = net.forward({rgb}).toTensor();
       auto mask = (depth > 0).to(torch::kFloat32);
@@ -166,21 +135,23 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
   return {abs_rel / count, delta1 / count};
 }
 
+Clip RenderClip(uint64_t seed, int frames, int width, int height) {
+  synth::SceneOptions options;
+  options.seed = seed;
+  options.num_frames = frames;
+  options.width = width;
+  options.height = height;
+  auto video = synth::RenderVideo(options);
+  if (!video.ok()) {
+    std::cerr << "train: " << video.status() << "\n";
+    std::exit(1);
+  }
+  return ToClip(*video);
+}
+
 std::vector<Clip> Render(uint64_t first_seed, int count, int frames, int width, int height) {
   std::vector<Clip> clips;
-  for (int i = 0; i < count; ++i) {
-    synth::SceneOptions options;
-    options.seed = first_seed + i;
-    options.num_frames = frames;
-    options.width = width;
-    options.height = height;
-    auto video = synth::RenderVideo(options);
-    if (!video.ok()) {
-      std::cerr << "train: " << video.status() << "\n";
-      std::exit(1);
-    }
-    clips.push_back(ToClip(*video));
-  }
+  for (int i = 0; i < count; ++i) clips.push_back(RenderClip(first_seed + i, frames, width, height));
   return clips;
 }
 
@@ -210,10 +181,17 @@ int main(int argc, char** argv) {
     std::cerr << "train: --width/--height must be multiples of 32 and fit inside the render size\n";
     return 2;
   }
-  const std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
-                                         absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+  if (absl::GetFlag(FLAGS_train_seed) + absl::GetFlag(FLAGS_clips) > kFirstHeldOutSeed) {
+    std::cerr << "train: training seeds must stay below " << kFirstHeldOutSeed << ", the held-out range\n";
+    return 2;
+  }
+  const int refresh_every = absl::GetFlag(FLAGS_refresh_every);
+  std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
+                                   absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+  // Refreshed clips take the seeds after the initial pool; they must never reach the held-out range.
+  uint64_t next_seed = absl::GetFlag(FLAGS_train_seed) + absl::GetFlag(FLAGS_clips);
   // Validation runs on whole frames at the render size, the scale the network will see.
-  const std::vector<Clip> held_out = Render(100000, 6, 24, render_width / 32 * 32, render_height / 32 * 32);
+  const std::vector<Clip> held_out = Render(kFirstHeldOutSeed, absl::GetFlag(FLAGS_held_out_clips), 24, render_width / 32 * 32, render_height / 32 * 32);
   say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
                       held_out.size(), elapsed()));
 
@@ -264,10 +242,14 @@ int main(int argc, char** argv) {
     for (auto& group : optimizer.param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
-    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height,
-                               absl::GetFlag(FLAGS_relative_loss));
+    if (refresh_every > 0 && step > start_step && (step - start_step) % refresh_every == 0 &&
+        next_seed < kFirstHeldOutSeed) {
+      clips[rng.Int(0, static_cast<int>(clips.size()) - 1)] =
+          RenderClip(next_seed++, absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+    }
+    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height);
     auto pred = net.forward({batch.rgb}).toTensor();
-    auto loss = SnippetLoss(pred, batch.target, batch.mask, 0.5, 4, batch.relative);
+    auto loss = LogDepthLoss(pred, batch.depth);
     optimizer.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, 1.0);
@@ -281,7 +263,8 @@ int main(int argc, char** argv) {
       net.eval();
       const auto [abs_rel, delta1] = Validate(net, held_out);
       net.train();
-      say(absl::StrFormat("step %d held-out snippets: AbsRel %.4f delta1 %.4f", step + 1, abs_rel, delta1));
+      say(absl::StrFormat("step %d held-out snippets: AbsRel %.4f delta1 %.4f (training seeds used: %d)",
+                          step + 1, abs_rel, delta1, next_seed - absl::GetFlag(FLAGS_train_seed)));
       save(out_dir / "last.pt");
       torch::save(optimizer, optimizer_path.string());
       if (abs_rel < best_abs_rel) {
