@@ -100,6 +100,17 @@ TEST(LogDepthLossTest, SkyIsAskedToBeTheFarthestDepth) {
   EXPECT_NEAR(LogDepthLoss(near_sky, depth, 0.0).item<float>(), expected, 1e-4);
 }
 
+TEST(AlignedAbsRelTest, ScoresLikeTheEvaluation) {
+  torch::Tensor depth = torch::rand({2, 3, 1, 16, 16}) * 10 + 1;
+  depth[0][0][0][0].fill_(0.0);  // sky row: ignored
+  EXPECT_LT(AlignedAbsRel(depth * 0.2 + 3.0, depth).item<float>(), 1e-5);
+  // Near pixels (under 3 m, about a fifth) twice too far: no scale and shift can hide it.
+  torch::Tensor bent = torch::where(depth < 3.0, depth * 2.0, depth);
+  EXPECT_GT(AlignedAbsRel(bent, depth).item<float>(), 0.05);
+  EXPECT_GT(AlignedAbsRel(1.0 / depth.clamp_min(1.0), depth).item<float>(), 0.3)
+      << "inverted depth is not turned round";
+}
+
 TEST(AlignPerSnippetTest, FitsScaleAndShiftButNeverFlips) {
   torch::Tensor target = torch::rand({2, 3, 1, 16, 16});
   torch::Tensor mask = torch::ones_like(target);

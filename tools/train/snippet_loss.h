@@ -23,6 +23,12 @@ torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& ta
 torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth,
                            double gradient_weight = 0.5, int scales = 4, double sky_weight = 0.2);
 
+// The evaluation's error, per snippet: `pred` aligned to `depth` (metres, 0 = sky, ignored) by
+// AlignPerSnippet, then the mean of |aligned - depth| / depth. A fit in depth space is ruled by
+// the far pixels, so a prediction that is right in log depth but bends the far range still pays
+// here, at the near pixels the fit then misplaces.
+torch::Tensor AlignedAbsRel(const torch::Tensor& pred, const torch::Tensor& depth);
+
 }  // namespace depthd::train
 
 #endif  // DEPTHD_TOOLS_TRAIN_SNIPPET_LOSS_H_

@@ -35,6 +35,9 @@ ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
 ABSL_FLAG(int, render_width, 0,
           "render clips this wide and train on random --width x --height crops (0: --width)");
 ABSL_FLAG(int, render_height, 0, "render height for crops (0: --height)");
+ABSL_FLAG(double, abs_rel_weight, 0.0,
+          "add this times the evaluation's error (AbsRel after a least-squares scale and shift per "
+          "snippet) to the log-depth loss");
 ABSL_FLAG(int, steps, 100000, "maximum optimiser steps");
 ABSL_FLAG(double, minutes, 40.0, "stop after this much wall time");
 ABSL_FLAG(int, batch, 6, "snippets per step");
@@ -186,6 +189,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int refresh_every = absl::GetFlag(FLAGS_refresh_every);
+  const double abs_rel_weight = absl::GetFlag(FLAGS_abs_rel_weight);
   std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
                                    absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
   // Refreshed clips take the seeds after the initial pool; they must never reach the held-out range.
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
     const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height);
     auto pred = net.forward({batch.rgb}).toTensor();
     auto loss = LogDepthLoss(pred, batch.depth);
+    if (abs_rel_weight > 0) loss = loss + abs_rel_weight * AlignedAbsRel(pred, batch.depth);
     optimizer.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, 1.0);
