@@ -8,7 +8,7 @@ VIDEO=${VIDEO:-samples/sample.mp4}
 OUT=${OUT:-out}
 PORT=${PORT:-50051}
 METRICS_PORT=${METRICS_PORT:-9464}
-# The embedded model was trained at 256 px and is at its best near there; 384 px is also the
+# The embedded model was trained at 384x224 and is at its best near 384 px, which is also the
 # report's setting for interactive use. Extra arguments go to `depthctl run`.
 RES=${RES:-384}
 

@@ -1,8 +1,8 @@
 // A short end-to-end run of the shipped model on freshly rendered held-out videos. The bounds are
-// loose on purpose (the model's real figures are in docs/model.md; open ground planes reaching
-// 150 m are its weak spot), but they catch a model that does not see the scene: it must beat
-// the "depth grows towards the top of the image" prior by a wide margin, and co-alignment must
-// not make it worse.
+// loose on purpose (the model's real figures are in docs/model.md; tinysnippet-v4 measures 0.132
+// here, 0.150 without co-alignment, 0.413 for the prior), but they catch a model that does not
+// see the scene: it must beat the "depth grows towards the top of the image" prior by a wide
+// margin, and co-alignment must beat merging the snippets as they come.
 #include <gtest/gtest.h>
 
 #include "core/coalign.h"
@@ -65,9 +65,9 @@ TEST(ShippedModelQualityTest, RenderedVideosEndToEnd) {
   const double n = static_cast<double>(seeds.size());
   std::cout << "mean AbsRel " << coaligned_sum / n << " (no co-alignment " << raw_sum / n
             << ", row prior " << prior_sum / n << ")\n";
-  EXPECT_LT(coaligned_sum / n, 0.35);
-  EXPECT_LT(coaligned_sum, 0.75 * prior_sum);
-  EXPECT_LE(coaligned_sum, 1.02 * raw_sum);
+  EXPECT_LT(coaligned_sum / n, 0.25);
+  EXPECT_LT(coaligned_sum, 0.5 * prior_sum);
+  EXPECT_LT(coaligned_sum, raw_sum) << "co-alignment must beat merging the raw snippets";
 }
 
 }  // namespace
