@@ -65,7 +65,8 @@ torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth
 torch::Tensor AlignedAbsRel(const torch::Tensor& pred, const torch::Tensor& depth) {
   const auto valid = (depth > 0).to(pred.scalar_type());
   const auto aligned = AlignPerSnippet(pred, depth, valid);
-  return ((aligned - depth).abs() / depth.clamp_min(1e-3) * valid).sum() / valid.sum().clamp_min(1.0);
+  const auto error = (aligned - depth).abs() / depth.clamp_min(1e-3) * valid;
+  return error.sum() / valid.sum().clamp_min(1.0);
 }
 
 }  // namespace depthd::train

@@ -126,11 +126,10 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
       auto rgb = ToInput(clip.rgb.index_select(0, index)).unsqueeze(0);
       auto depth = clip.depth.index_select(0, index).unsqueeze(0).unsqueeze(2);
       auto pred = net.forward({rgb}).toTensor();
-      auto mask = (depth > 0).to(torch::kFloat32);
-      auto aligned = AlignPerSnippet(pred, depth, mask).clamp_min(1e-3);
-      auto valid = depth > 0;
-      auto g = depth.masked_select(valid), p = aligned.masked_select(valid);
-      abs_rel += ((p - g).abs() / g).mean().item<double>();
+      abs_rel += AlignedAbsRel(pred, depth).item<double>();
+      const auto valid = depth > 0;
+      const auto aligned = AlignPerSnippet(pred, depth, valid.to(torch::kFloat32)).clamp_min(1e-3);
+      const auto g = depth.masked_select(valid), p = aligned.masked_select(valid);
       delta1 += (torch::max(p / g, g / p) < 1.25).to(torch::kFloat32).mean().item<double>();
       ++count;
     }
@@ -190,12 +189,17 @@ int main(int argc, char** argv) {
   }
   const int refresh_every = absl::GetFlag(FLAGS_refresh_every);
   const double abs_rel_weight = absl::GetFlag(FLAGS_abs_rel_weight);
+  if (abs_rel_weight < 0) {
+    std::cerr << "train: --abs_rel_weight must be >= 0 (0 turns the term off)\n";
+    return 2;
+  }
   std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
                                    absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
   // Refreshed clips take the seeds after the initial pool; they must never reach the held-out range.
   uint64_t next_seed = absl::GetFlag(FLAGS_train_seed) + absl::GetFlag(FLAGS_clips);
   // Validation runs on whole frames at the render size, the scale the network will see.
-  const std::vector<Clip> held_out = Render(kFirstHeldOutSeed, absl::GetFlag(FLAGS_held_out_clips), 24, render_width / 32 * 32, render_height / 32 * 32);
+  const std::vector<Clip> held_out = Render(kFirstHeldOutSeed, absl::GetFlag(FLAGS_held_out_clips), 24,
+                                            render_width / 32 * 32, render_height / 32 * 32);
   say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
                       held_out.size(), elapsed()));
 
