@@ -30,6 +30,10 @@ ABSL_FLAG(int, refresh_every, 0,
 ABSL_FLAG(int, held_out_clips, 6,
           "held-out clips (seeds 100000 ..) that choose the best checkpoint; keep below 100 so that "
           "seeds 100100 and up stay untouched for tools/eval");
+ABSL_FLAG(double, outdoor_fraction, -1.0,
+          "share of training clips rendered as outdoor scenes, in [0, 1], decided per seed so that "
+          "runs repeat (negative: the renderer's own choice, half and half); held-out clips always "
+          "use the renderer's choice");
 ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
 ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
 ABSL_FLAG(int, render_width, 0,
@@ -137,9 +141,15 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
   return {abs_rel / count, delta1 / count};
 }
 
-Clip RenderClip(uint64_t seed, int frames, int width, int height) {
+// outdoor_fraction < 0 leaves the scene kind to the renderer (the held-out distribution).
+Clip RenderClip(uint64_t seed, int frames, int width, int height, double outdoor_fraction) {
   synth::SceneOptions options;
   options.seed = seed;
+  if (outdoor_fraction >= 0) {
+    // A hash of the seed, not the renderer's own draw, so the scene itself stays a function of the seed.
+    const double draw = static_cast<double>((seed * 0x9E3779B97F4A7C15ull) >> 11) / 9007199254740992.0;
+    options.kind = draw < outdoor_fraction ? synth::SceneKind::kOutdoor : synth::SceneKind::kRoom;
+  }
   options.num_frames = frames;
   options.width = width;
   options.height = height;
@@ -151,9 +161,12 @@ Clip RenderClip(uint64_t seed, int frames, int width, int height) {
   return ToClip(*video);
 }
 
-std::vector<Clip> Render(uint64_t first_seed, int count, int frames, int width, int height) {
+std::vector<Clip> Render(uint64_t first_seed, int count, int frames, int width, int height,
+                         double outdoor_fraction) {
   std::vector<Clip> clips;
-  for (int i = 0; i < count; ++i) clips.push_back(RenderClip(first_seed + i, frames, width, height));
+  for (int i = 0; i < count; ++i) {
+    clips.push_back(RenderClip(first_seed + i, frames, width, height, outdoor_fraction));
+  }
   return clips;
 }
 
@@ -193,13 +206,20 @@ int main(int argc, char** argv) {
     std::cerr << "train: --abs_rel_weight must be >= 0 (0 turns the term off)\n";
     return 2;
   }
+  const double outdoor_fraction = absl::GetFlag(FLAGS_outdoor_fraction);
+  if (outdoor_fraction > 1) {
+    std::cerr << "train: --outdoor_fraction must be at most 1 (negative: the renderer's choice)\n";
+    return 2;
+  }
   std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
-                                   absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+                                   absl::GetFlag(FLAGS_clip_frames), render_width, render_height,
+                                   outdoor_fraction);
   // Refreshed clips take the seeds after the initial pool; they must never reach the held-out range.
   uint64_t next_seed = absl::GetFlag(FLAGS_train_seed) + absl::GetFlag(FLAGS_clips);
   // Validation runs on whole frames at the render size, the scale the network will see.
   const std::vector<Clip> held_out = Render(kFirstHeldOutSeed, absl::GetFlag(FLAGS_held_out_clips), 24,
-                                            render_width / 32 * 32, render_height / 32 * 32);
+                                            render_width / 32 * 32, render_height / 32 * 32,
+                                            /*outdoor_fraction=*/-1.0);
   say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
                       held_out.size(), elapsed()));
 
@@ -253,7 +273,8 @@ int main(int argc, char** argv) {
     if (refresh_every > 0 && step > start_step && (step - start_step) % refresh_every == 0 &&
         next_seed < kFirstHeldOutSeed) {
       clips[rng.Int(0, static_cast<int>(clips.size()) - 1)] =
-          RenderClip(next_seed++, absl::GetFlag(FLAGS_clip_frames), render_width, render_height);
+          RenderClip(next_seed++, absl::GetFlag(FLAGS_clip_frames), render_width, render_height,
+                     outdoor_fraction);
     }
     const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height);
     auto pred = net.forward({batch.rgb}).toTensor();
