@@ -52,7 +52,7 @@ TEST_F(ServerE2eTest, HealthIsServingAndInfoDescribesTheEmbeddedModel) {
   grpc::ClientContext info_context;
   v1::ServerInfo info;
   ASSERT_TRUE(server_->Stub()->GetServerInfo(&info_context, {}, &info).ok());
-  EXPECT_EQ(info.model().name(), "tinysnippet-v4");
+  EXPECT_EQ(info.model().name(), "tinysnippet-v5");
   EXPECT_EQ(info.device(), "cpu");
   EXPECT_EQ(info.dtype(), "fp32");
   EXPECT_THAT(info.presets(), ::testing::Contains("fast"));
@@ -93,7 +93,7 @@ TEST_F(ServerE2eTest, EveryFrameComesBackInEachEncoding) {
     const v1::Summary* summary = result.summary();
     ASSERT_NE(summary, nullptr);
     EXPECT_EQ(summary->frames(), 12);
-    EXPECT_EQ(summary->model(), "tinysnippet-v4");
+    EXPECT_EQ(summary->model(), "tinysnippet-v5");
     EXPECT_EQ(summary->coalign_solver(), "fast");
     EXPECT_GT(summary->coalign_iterations(), 0);
     EXPECT_EQ(summary->snippets(), 10 + 6);  // dilations 1 and 3 (25 capped for 12 frames)

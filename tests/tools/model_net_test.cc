@@ -68,7 +68,7 @@ TEST(TinySnippetNetTest, ShippedModelLoadsThroughTheBackend) {
   options.device = "cpu";
   auto model = LoadDepthModel(options);
   ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_EQ((*model)->contract().name, "tinysnippet-v4");
+  EXPECT_EQ((*model)->contract().name, "tinysnippet-v5");
   EXPECT_EQ((*model)->contract().size_multiple, kTinySnippetStride);
   auto out = (*model)->PredictSnippets(torch::zeros({2, 3, 3, 64, 96}));
   ASSERT_TRUE(out.ok()) << out.status();
