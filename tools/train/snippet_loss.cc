@@ -62,11 +62,14 @@ torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth
   return loss;
 }
 
-torch::Tensor AlignedAbsRel(const torch::Tensor& pred, const torch::Tensor& depth) {
-  const auto valid = (depth > 0).to(pred.scalar_type());
-  const auto aligned = AlignPerSnippet(pred, depth, valid);
+torch::Tensor AbsRelOfAligned(const torch::Tensor& aligned, const torch::Tensor& depth) {
+  const auto valid = (depth > 0).to(aligned.scalar_type());
   const auto error = (aligned - depth).abs() / depth.clamp_min(1e-3) * valid;
   return error.sum() / valid.sum().clamp_min(1.0);
+}
+
+torch::Tensor AlignedAbsRel(const torch::Tensor& pred, const torch::Tensor& depth) {
+  return AbsRelOfAligned(AlignPerSnippet(pred, depth, (depth > 0).to(pred.scalar_type())), depth);
 }
 
 }  // namespace depthd::train

@@ -29,6 +29,10 @@ torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth
 // here, at the near pixels the fit then misplaces.
 torch::Tensor AlignedAbsRel(const torch::Tensor& pred, const torch::Tensor& depth);
 
+// The mean of |aligned - depth| / depth over valid pixels (depth > 0), for a prediction already
+// aligned by AlignPerSnippet; AlignedAbsRel is this after the alignment.
+torch::Tensor AbsRelOfAligned(const torch::Tensor& aligned, const torch::Tensor& depth);
+
 }  // namespace depthd::train
 
 #endif  // DEPTHD_TOOLS_TRAIN_SNIPPET_LOSS_H_

@@ -130,10 +130,10 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
       auto rgb = ToInput(clip.rgb.index_select(0, index)).unsqueeze(0);
       auto depth = clip.depth.index_select(0, index).unsqueeze(0).unsqueeze(2);
       auto pred = net.forward({rgb}).toTensor();
-      abs_rel += AlignedAbsRel(pred, depth).item<double>();
       const auto valid = depth > 0;
-      const auto aligned = AlignPerSnippet(pred, depth, valid.to(torch::kFloat32)).clamp_min(1e-3);
-      const auto g = depth.masked_select(valid), p = aligned.masked_select(valid);
+      const auto aligned = AlignPerSnippet(pred, depth, valid.to(torch::kFloat32));
+      abs_rel += AbsRelOfAligned(aligned, depth).item<double>();
+      const auto g = depth.masked_select(valid), p = aligned.clamp_min(1e-3).masked_select(valid);
       delta1 += (torch::max(p / g, g / p) < 1.25).to(torch::kFloat32).mean().item<double>();
       ++count;
     }
@@ -147,7 +147,7 @@ Clip RenderClip(uint64_t seed, int frames, int width, int height, double outdoor
   options.seed = seed;
   if (outdoor_fraction >= 0) {
     // A hash of the seed, not the renderer's own draw, so the scene itself stays a function of the seed.
-    const double draw = static_cast<double>((seed * 0x9E3779B97F4A7C15ull) >> 11) / 9007199254740992.0;
+    const double draw = static_cast<double>((seed * 0x9E3779B97F4A7C15ull) >> 11) * 0x1p-53;  // [0, 1)
     options.kind = draw < outdoor_fraction ? synth::SceneKind::kOutdoor : synth::SceneKind::kRoom;
   }
   options.num_frames = frames;
