@@ -6,7 +6,7 @@
 #include "client/commands.h"
 #include "client/flags.h"
 #include "core/depth_metrics.h"
-#include "core/npy.h"
+#include "core/media/npy.h"
 
 namespace depthd::client {
 namespace {

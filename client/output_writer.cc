@@ -6,9 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/depth_image.h"
+#include "core/media/depth_image.h"
 #include "core/status_macros.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 
 namespace depthd::client {
 

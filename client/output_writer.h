@@ -11,8 +11,8 @@
 #include <opencv2/core.hpp>
 
 #include "absl/status/statusor.h"
-#include "core/npy.h"
-#include "core/video_writer.h"
+#include "core/media/npy.h"
+#include "core/media/video_writer.h"
 #include "depthd/v1/depthd.pb.h"
 
 namespace depthd::client {

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "core/depth_model.h"
+#include "core/model/depth_model.h"
 #include "core/merge.h"
 #include "core/snippet_depths.h"
 #include "core/snippet_plan.h"

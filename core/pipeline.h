@@ -12,7 +12,7 @@
 #include "core/coalign.h"
 #include "core/pipeline_options.h"
 #include "core/snippet_depths.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 
 namespace depthd {
 

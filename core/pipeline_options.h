@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/coalign.h"
-#include "core/resize.h"
+#include "core/media/resize.h"
 #include "core/snippet_plan.h"
 
 namespace depthd {

@@ -9,7 +9,7 @@
 #include "core/coalign.h"
 #include "core/pipeline_options.h"
 #include "core/status_macros.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 #include "server/grpc_status.h"
 #include "server/log.h"
 
@@ -148,7 +148,7 @@ absl::Status DepthService::ReceiveUpload(
           }
           image = RawRgbToFrame(f.raw_rgb().data(), f.raw_rgb().width(), f.raw_rgb().height());
         } else if (f.image_case() == v1::Frame::kEncoded) {
-          image = DecodeImage(f.encoded());
+          image = DecodeImage(f.encoded(), limits_.max_pixels);
         } else {
           return absl::InvalidArgumentError("a Frame carries neither an encoded image nor raw_rgb");
         }

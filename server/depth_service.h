@@ -5,7 +5,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/model_loader.h"
+#include "core/model/model_loader.h"
 #include "depthd/v1/depthd.grpc.pb.h"
 #include "server/job_queue.h"
 #include "server/job_spec.h"

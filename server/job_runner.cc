@@ -12,10 +12,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "core/depth_image.h"
+#include "core/media/depth_image.h"
 #include "core/pipeline.h"
 #include "core/status_macros.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 #include "server/log.h"
 
 namespace depthd::server {
@@ -97,7 +97,10 @@ void JobRunner::Run(Job& job) {
     set_stage(v1::STAGE_DECODE, 0, 0);
     const absl::Time decode_start = absl::Now();
     if (!job.spool_path.empty()) {
-      absl::StatusOr<VideoFrames> decoded = ReadVideo(job.spool_path, job.spec.read);
+      absl::StatusOr<VideoFrames> decoded = [&]() -> absl::StatusOr<VideoFrames> {
+        DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, FileSource(job.spool_path));
+        return DecodeVideo(*source, "the upload", job.spec.read);
+      }();
       job.RemoveSpool();
       DEPTHD_ASSIGN_OR_RETURN(video, std::move(decoded));
     } else {

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "core/model_loader.h"
+#include "core/model/model_loader.h"
 #include "server/job.h"
 #include "server/metrics.h"
 

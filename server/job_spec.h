@@ -3,9 +3,9 @@
 #define DEPTHD_SERVER_JOB_SPEC_H_
 
 #include "absl/status/statusor.h"
-#include "core/model_loader.h"
+#include "core/model/model_loader.h"
 #include "core/pipeline_options.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 #include "depthd/v1/depthd.pb.h"
 
 namespace depthd::server {

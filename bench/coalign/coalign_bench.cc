@@ -31,12 +31,12 @@
 #include "absl/strings/str_split.h"
 #include "core/coalign.h"
 #include "core/depth_metrics.h"
-#include "core/device.h"
+#include "core/model/device.h"
 #include "core/merge.h"
-#include "core/model_loader.h"
+#include "core/model/model_loader.h"
 #include "core/pipeline.h"
 #include "core/pipeline_options.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 #include "tools/synth/distorted_snippets.h"
 #include "tools/synth/synth.h"
 
@@ -133,12 +133,6 @@ double MeanAbsDiff(const std::vector<cv::Mat>& a, const std::vector<cv::Mat>& b)
     n += a[f].total();
   }
   return sum / n;
-}
-
-std::vector<cv::Mat> ResizeAll(const std::vector<cv::Mat>& frames, cv::Size size) {
-  std::vector<cv::Mat> out;
-  for (const cv::Mat& f : frames) out.push_back(ResizeTo(f, size, Resample::kNearest));
-  return out;
 }
 
 SolverRow RunSolver(const Case& c, CoalignSolver solver, int runs,

@@ -15,8 +15,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
-#include "core/device.h"
-#include "core/model_loader.h"
+#include "core/model/device.h"
+#include "core/model/model_loader.h"
 #include "core/pipeline.h"
 #include "core/pipeline_options.h"
 

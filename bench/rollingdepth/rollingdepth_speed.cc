@@ -25,7 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "core/diffusion/rollingdepth.h"
+#include "core/model/diffusion/rollingdepth.h"
 #include "core/snippet_plan.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "RollingDepth checkpoint folder; empty: random weights");
@@ -66,13 +66,13 @@ void Sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
 }
 
-void ResetPeak(const torch::Device& device) {
+void ResetPeak([[maybe_unused]] const torch::Device& device) {
 #ifdef DEPTHD_WITH_CUDA
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
 #endif
 }
 
-double PeakGiB(const torch::Device& device) {
+double PeakGiB([[maybe_unused]] const torch::Device& device) {
 #ifdef DEPTHD_WITH_CUDA
   if (device.is_cuda()) {
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(0);

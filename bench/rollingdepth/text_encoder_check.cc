@@ -3,7 +3,7 @@
 // CLIPTextModel on the same weights (scripts/check-text-encoder.py does that).
 #include <iostream>
 
-#include "core/diffusion/clip_text.h"
+#include "core/model/diffusion/clip_text.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/depth_model.h"
+#include "core/model/depth_model.h"
 #include "core/merge.h"
 #include "tests/testing/synthetic_snippets.h"
 

@@ -9,7 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "core/depth_image.h"
+#include "core/media/depth_image.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/server/e2e_support.h"
 

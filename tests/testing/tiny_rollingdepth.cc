@@ -8,9 +8,9 @@
 #include <torch/nn.h>
 
 #include "absl/strings/str_cat.h"
-#include "core/diffusion/clip_text.h"
-#include "core/diffusion/unet.h"
-#include "core/diffusion/vae.h"
+#include "core/model/diffusion/clip_text.h"
+#include "core/model/diffusion/unet.h"
+#include "core/model/diffusion/vae.h"
 #include "core/status_macros.h"
 
 namespace depthd::testing {

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/model_loader.h"
-#include "core/depth_model.h"
+#include "core/model/model_loader.h"
+#include "core/model/depth_model.h"
 #include "tools/train/snippet_loss.h"
 #include "tools/train/tiny_snippet_net.h"
 

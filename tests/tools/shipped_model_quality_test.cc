@@ -8,7 +8,7 @@
 #include "core/coalign.h"
 #include "core/depth_metrics.h"
 #include "core/merge.h"
-#include "core/model_loader.h"
+#include "core/model/model_loader.h"
 #include "core/pipeline.h"
 #include "core/pipeline_options.h"
 #include "tools/synth/synth.h"

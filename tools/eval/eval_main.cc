@@ -15,13 +15,13 @@
 #include "absl/strings/str_format.h"
 #include "core/coalign.h"
 #include "core/depth_metrics.h"
-#include "core/device.h"
+#include "core/model/device.h"
 #include "core/merge.h"
-#include "core/model_loader.h"
-#include "core/npy.h"
+#include "core/model/model_loader.h"
+#include "core/media/npy.h"
 #include "core/pipeline.h"
 #include "core/pipeline_options.h"
-#include "core/video_io.h"
+#include "core/media/video_io.h"
 #include "tools/synth/synth.h"
 
 ABSL_FLAG(std::string, model, "", "model (default: the embedded model)");

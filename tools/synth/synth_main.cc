@@ -12,8 +12,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
-#include "core/npy.h"
-#include "core/video_writer.h"
+#include "core/media/npy.h"
+#include "core/media/video_writer.h"
 #include "tools/synth/synth.h"
 
 ABSL_FLAG(uint64_t, seed, 0, "seed of the first video");

@@ -15,7 +15,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
-#include "core/device.h"
+#include "core/model/device.h"
 #include "tools/synth/scene.h"
 #include "tools/synth/synth.h"
 #include "tools/train/snippet_loss.h"

@@ -1,0 +1,66 @@
+// Video input: decode a container file, an image sequence or encoded/raw frames into RGB frames
+// resized to the processing resolution. Everything that can go wrong is an absl::Status.
+#ifndef DEPTHD_CORE_VIDEO_IO_H_
+#define DEPTHD_CORE_VIDEO_IO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "absl/status/statusor.h"
+#include "core/media/byte_source.h"
+#include "core/media/resize.h"
+
+namespace depthd {
+
+struct VideoReadOptions {
+  int start_frame = 0;   // frames before this are skipped
+  int frame_count = 0;   // 0: all frames from start_frame on
+  // Longer side of the frames handed back; 0 keeps the decoded size.
+  int processing_res = 768;
+  Resample resample = Resample::kBilinear;
+  // Refuse (RESOURCE_EXHAUSTED) videos beyond these, before decoding all of them.
+  int64_t max_frames = 10000;
+  int64_t max_pixels = 4096LL * 4096LL;  // per decoded frame (width * height)
+};
+
+struct VideoFrames {
+  std::vector<cv::Mat> frames;  // CV_8UC3, RGB order, all the same size (processing resolution)
+  int original_width = 0;       // decoded size, before resizing
+  int original_height = 0;
+  double fps = 0.0;             // 0 when the source has none (image sequences, raw frames)
+
+  int num_frames() const { return static_cast<int>(frames.size()); }
+  int width() const { return frames.empty() ? 0 : frames.front().cols; }
+  int height() const { return frames.empty() ? 0 : frames.front().rows; }
+};
+
+// Reads a local video file (a container in AllowedContainerFormats(), see video_decoder.h), an
+// image, a printf-style image sequence pattern ("frames/%05d.png"), or a directory of images
+// (sorted by name). INVALID_ARGUMENT for unreadable, truncated, empty or zero-frame input;
+// NOT_FOUND for a missing path; RESOURCE_EXHAUSTED when a limit is exceeded.
+absl::StatusOr<VideoFrames> ReadVideo(const std::string& path, const VideoReadOptions& options);
+
+// Decodes a whole container from `source`; `what` names it in messages.
+absl::StatusOr<VideoFrames> DecodeVideo(ByteSource& source, const std::string& what,
+                                        const VideoReadOptions& options);
+
+// Decodes one encoded image (PNG, JPEG, BMP, GIF, WebP, TIFF) into an RGB frame at its own size.
+// The size is read from the header first: RESOURCE_EXHAUSTED above `max_pixels`, before any
+// pixel is decoded.
+absl::StatusOr<cv::Mat> DecodeImage(std::string_view encoded, int64_t max_pixels);
+
+// Wraps raw interleaved RGB bytes (width * height * 3) as a frame at its own size.
+absl::StatusOr<cv::Mat> RawRgbToFrame(std::string_view rgb, int width, int height);
+
+// Builds a VideoFrames from frames at their own size (all must match), applying start_frame,
+// frame_count, the limits and the resize of `options`. Used for frames that arrive one by one.
+absl::StatusOr<VideoFrames> FramesToVideo(std::vector<cv::Mat> frames, double fps,
+                                          const VideoReadOptions& options);
+
+}  // namespace depthd
+
+#endif  // DEPTHD_CORE_VIDEO_IO_H_

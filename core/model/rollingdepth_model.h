@@ -1,0 +1,64 @@
+// The RollingDepth checkpoint (diffusers layout) as a DepthModel: frames are VAE-encoded once per
+// video, snippets are denoised in batches, and co-aligned videos can be refined.
+#ifndef DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
+#define DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model/depth_model.h"
+#include "core/model/diffusion/rollingdepth.h"
+
+namespace depthd {
+
+struct RollingDepthOptions {
+  int max_vae_bs = 4;     // frames per VAE call (the reference's max_vae_bs)
+  int denoise_steps = 1;  // initial inference steps per snippet (RollingDepth: 1)
+};
+
+class RollingDepthModel : public DepthModel {
+ public:
+  static absl::StatusOr<std::unique_ptr<RollingDepthModel>> Create(
+      const std::string& dir, DeviceKind device, DType dtype, const RollingDepthOptions& options);
+  // Wraps an already built network (tests, benchmarks).
+  static std::unique_ptr<RollingDepthModel> Wrap(std::unique_ptr<diffusion::RollingDepthNet> net,
+                                                 std::string name, DeviceKind device, DType dtype,
+                                                 const RollingDepthOptions& options);
+
+  const ModelContract& contract() const override { return contract_; }
+  DeviceKind device() const override { return device_; }
+  DType dtype() const override { return dtype_; }
+  absl::StatusOr<torch::Tensor> PredictSnippets(const torch::Tensor& rgb) override;
+
+  bool encodes_frames() const override { return true; }
+  int frame_batch() const override { return options_.max_vae_bs; }
+  absl::Status BeginVideo(int num_frames, int64_t seed) override;
+  absl::Status EncodeFrames(const torch::Tensor& rgb, int first_frame) override;
+  absl::StatusOr<torch::Tensor> PredictSnippetFrames(
+      const std::vector<std::vector<int>>& snippets) override;
+  absl::StatusOr<torch::Tensor> Refine(const torch::Tensor& depth,
+                                       const RefineOptions& options) override;
+  void EndVideo() override;
+
+ private:
+  RollingDepthModel(std::unique_ptr<diffusion::RollingDepthNet> net, ModelContract contract,
+                    DeviceKind device, DType dtype, const RollingDepthOptions& options);
+  absl::StatusOr<torch::Tensor> Decode(const torch::Tensor& latents);  // batched, to the CPU
+
+  std::unique_ptr<diffusion::RollingDepthNet> net_;
+  ModelContract contract_;
+  DeviceKind device_;
+  DType dtype_;
+  RollingDepthOptions options_;
+  // The current video: RGB latents [N, 4, h, w] on the device, the shared noise [4, h, w].
+  torch::Tensor rgb_latents_, noise_;
+  int64_t noise_seed_ = 0;
+  int num_frames_ = 0;
+  int frames_encoded_ = 0;
+};
+
+}  // namespace depthd
+
+#endif  // DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
