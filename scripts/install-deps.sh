@@ -9,6 +9,11 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev
   libopencv-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libsqlite3-dev sqlite3
+  libssl-dev openssl
+  clang-14 libclang-rt-14-dev
+  ccache
   prometheus-cpp-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
