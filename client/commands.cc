@@ -198,11 +198,11 @@ int InfoCommand() {
   const grpc::Status status = stub->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
   if (!status.ok()) return Fail(status);
   std::cout << absl::StrFormat(
-      "depthd %s\nmodel: %s (%s)\n  snippet length %d, size multiple %d, output %s, refine %s\n"
+      "depthd %s\nmodel: %s (sha256 %s...)\n  snippet length %d, size multiple %d, output %s, refine %s\n"
       "device: %s/%s\npresets: %s\nco-alignment solvers: %s\n"
       "limits: upload %d bytes, %d frames, %d pixels per frame, queue %d, chunks %d bytes\n"
       "queue: %d waiting, %d running\n",
-      info.version(), info.model().name(), info.model().path(), info.model().snippet_length(),
+      info.version(), info.model().name(), info.model().sha256().substr(0, 16), info.model().snippet_length(),
       info.model().size_multiple(), info.model().output(), info.model().supports_refine() ? "yes" : "no",
       info.device(), info.dtype(), absl::StrJoin(info.presets(), ", "),
       absl::StrJoin(info.coalign_solvers(), ", "), info.limits().max_upload_bytes(),

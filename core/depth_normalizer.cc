@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -19,18 +20,6 @@ namespace {
 
 constexpr double kRunningRate = 0.02;    // of the way to each new frame's percentiles
 constexpr double kRunningMargin = 0.10;  // of the first frame's range, on each side
-
-// The 1st and 99th percentiles of a frame, from every 4th pixel.
-std::pair<double, double> RobustRange(const cv::Mat& depth) {
-  std::vector<float> values;
-  const float* data = depth.ptr<float>();
-  for (size_t p = 0; p < depth.total(); p += 4) values.push_back(data[p]);
-  const size_t lo = values.size() / 100, hi = values.size() - 1 - values.size() / 100;
-  std::nth_element(values.begin(), values.begin() + lo, values.end());
-  const double low = values[lo];
-  std::nth_element(values.begin(), values.begin() + hi, values.end());
-  return {low, values[hi]};
-}
 
 absl::Status WriteAll(int fd, const char* data, size_t n) {
   while (n > 0) {
@@ -78,7 +67,17 @@ int64_t DepthNormalizer::bytes() const {
   return total;
 }
 
-absl::Status DepthNormalizer::Add(int index, const cv::Mat& aligned, const FrameSink& sink) {
+absl::Status DepthNormalizer::Add(int index, const cv::Mat& merged, const FrameSink& sink) {
+  // Aligned units: the merged depth times a power of two that brings the first frame's far
+  // range near 1, so FLOAT16 holds them. A power of two changes no bit of what GLOBAL maps to
+  // [0, 1], so ALIGNED frames with the range still reproduce it exactly.
+  if (frames_ == 0) {
+    const double far = std::max(std::fabs(RobustRange(merged).second), 1e-30);
+    exponent_ = std::isfinite(far) ? -static_cast<int>(std::floor(std::log2(far))) - 1 : 0;
+    exponent_ = std::clamp(exponent_, -100, 100);
+  }
+  cv::Mat aligned;
+  merged.convertTo(aligned, CV_32FC1, std::ldexp(1.0, exponent_));
   double lo, hi;
   cv::minMaxLoc(aligned, &lo, &hi);
   min_ = std::min(min_, lo);

@@ -1,7 +1,8 @@
 // Turns merged depth in the video's aligned units into the frames a client receives:
 //   kGlobal  - min-max over the whole video, so frames wait for the last one; they wait in an
 //              unnamed float32 file (removed by the kernel however the process ends) or in memory;
-//   kAligned - passed through as they come; the range is reported at the end, and
+//   kAligned - passed through as they come (scaled by a power of two that brings the first
+//              frame near 1, which changes no bit of the result); the range is reported at the end, and
 //              NormalizeDepth(range) on the client gives kGlobal's bytes exactly;
 //   kRunning - a robust range (1st..99th percentile of the first frame, widened by a margin)
 //              that then follows the frames' percentiles slowly (2 % a frame), and clamps.
@@ -29,8 +30,8 @@ class DepthNormalizer {
                                                                  const std::string& spill_dir);
   ~DepthNormalizer();
 
-  // Frame `index` (in order) in aligned units; `sink` gets what may leave now.
-  absl::Status Add(int index, const cv::Mat& aligned, const FrameSink& sink);
+  // Merged frame `index` (in order); `sink` gets what may leave now.
+  absl::Status Add(int index, const cv::Mat& merged, const FrameSink& sink);
   // The video ended: kGlobal frames leave now.
   absl::Status Finish(const FrameSink& sink);
 
@@ -46,6 +47,7 @@ class DepthNormalizer {
   int fd_ = -1;                    // kGlobal spill file, -1 in memory
   std::vector<cv::Mat> held_;      // kGlobal frames without a spill file
   int frames_ = 0;
+  int exponent_ = 0;               // aligned units = merged depth * 2^exponent_
   cv::Size size_;
   double min_, max_;
   bool running_started_ = false;   // kRunning

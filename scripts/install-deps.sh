@@ -9,6 +9,7 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev
   libopencv-dev
+  libmicrohttpd-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libsqlite3-dev sqlite3
   libssl-dev openssl

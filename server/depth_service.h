@@ -1,51 +1,51 @@
-// The depthd.v1.DepthService RPCs, mapped onto the job queue and core/.
+// The depthd.v1.DepthService RPCs on gRPC's callback API, mapped onto the job store, the
+// scheduler and the results. Streams are reactors (reactors.h); unary calls answer at once.
 #ifndef DEPTHD_SERVER_DEPTH_SERVICE_H_
 #define DEPTHD_SERVER_DEPTH_SERVICE_H_
 
-#include <atomic>
-#include <string>
-
-#include "core/model/model_loader.h"
 #include "depthd/v1/depthd.grpc.pb.h"
-#include "server/job_queue.h"
-#include "server/job_spec.h"
-#include "server/metrics.h"
+#include "server/service_context.h"
+#include "server/upload_receiver.h"
 
 namespace depthd::server {
 
-class DepthService final : public v1::DepthService::Service {
+class DepthService final : public v1::DepthService::CallbackService {
  public:
-  DepthService(ModelInfo model, std::string model_path, ServerLimits limits,
-               std::string spool_dir, JobQueue* queue, Metrics* metrics)
-      : model_(std::move(model)), model_path_(std::move(model_path)), limits_(limits),
-        spool_dir_(std::move(spool_dir)), queue_(queue), metrics_(metrics) {}
+  explicit DepthService(ServiceContext* context) : context_(context), tracker_(context) {}
 
-  // New Estimate calls are refused with UNAVAILABLE from now on.
-  void StartDraining() { draining_ = true; }
+  // New calls are refused with UNAVAILABLE from now on.
+  void StartDraining() { context_->draining = true; }
 
-  grpc::Status Estimate(grpc::ServerContext* context,
-                        grpc::ServerReaderWriter<v1::EstimateResponse, v1::EstimateRequest>* stream) override;
-  grpc::Status GetServerInfo(grpc::ServerContext* context, const v1::GetServerInfoRequest* request,
-                             v1::ServerInfo* response) override;
-  grpc::Status GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
-                      v1::JobStatus* response) override;
-  grpc::Status CancelJob(grpc::ServerContext* context, const v1::CancelJobRequest* request,
-                         v1::JobStatus* response) override;
+  grpc::ServerBidiReactor<v1::EstimateRequest, v1::EstimateResponse>* Estimate(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerReadReactor<v1::EstimateRequest>* SubmitJob(grpc::CallbackServerContext* context,
+                                                          v1::JobStatus* response) override;
+  grpc::ServerWriteReactor<v1::JobStatus>* WatchJob(grpc::CallbackServerContext* context,
+                                                    const v1::WatchJobRequest* request) override;
+  grpc::ServerWriteReactor<v1::EstimateResponse>* FetchResult(
+      grpc::CallbackServerContext* context, const v1::FetchResultRequest* request) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* context,
+                                      const v1::DeleteJobRequest* request,
+                                      v1::JobStatus* response) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
+                                          const v1::GetServerInfoRequest* request,
+                                          v1::ServerInfo* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request,
+                                   v1::JobStatus* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const v1::CancelJobRequest* request,
+                                      v1::JobStatus* response) override;
 
  private:
-  // Reads the video after the spec, spooling chunks to disk or decoding frames.
-  absl::Status ReceiveUpload(grpc::ServerContext* context,
-                             grpc::ServerReaderWriter<v1::EstimateResponse, v1::EstimateRequest>* stream,
-                             Job& job);
-  void FillStatus(const Job& job, v1::JobStatus* out) const;
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, const char* method,
+                                   const absl::Status& status);
 
-  const ModelInfo model_;
-  const std::string model_path_;
-  const ServerLimits limits_;
-  const std::string spool_dir_;
-  JobQueue* queue_;
-  Metrics* metrics_;
-  std::atomic<bool> draining_{false};
+  ServiceContext* context_;
+  UploadTracker tracker_;
 };
 
 }  // namespace depthd::server

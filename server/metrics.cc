@@ -23,7 +23,7 @@ Metrics::Metrics(const std::string& model, const std::string& device, const std:
                         .Register(*registry_)),
       job_duration_(prometheus::BuildHistogram()
                         .Name("depthd_job_duration_seconds")
-                        .Help("Time from the end of the upload to the last frame sent")
+                        .Help("Time from a job's start to its end")
                         .Register(*registry_)
                         .Add({}, SecondsBuckets())),
       queue_wait_(prometheus::BuildHistogram()
@@ -33,13 +33,22 @@ Metrics::Metrics(const std::string& model, const std::string& device, const std:
                       .Add({}, SecondsBuckets())),
       jobs_family_(prometheus::BuildCounter()
                        .Name("depthd_jobs_total")
-                       .Help("Jobs by outcome")
+                       .Help("Jobs that ended, and calls refused before they became a job, by outcome")
                        .Register(*registry_)),
+      rpc_family_(prometheus::BuildCounter()
+                      .Name("depthd_rpcs_total")
+                      .Help("Calls by method and gRPC status code")
+                      .Register(*registry_)),
       frames_(prometheus::BuildCounter()
                   .Name("depthd_frames_total")
                   .Help("Depth frames produced")
                   .Register(*registry_)
                   .Add({})),
+      frames_skipped_(prometheus::BuildCounter()
+                          .Name("depthd_frames_skipped_total")
+                          .Help("Live input frames skipped because the device fell behind")
+                          .Register(*registry_)
+                          .Add({})),
       queue_depth_(prometheus::BuildGauge()
                        .Name("depthd_queue_depth")
                        .Help("Jobs admitted and not yet running (uploading or waiting)")
@@ -47,7 +56,7 @@ Metrics::Metrics(const std::string& model, const std::string& device, const std:
                        .Add({})),
       jobs_running_(prometheus::BuildGauge()
                         .Name("depthd_jobs_running")
-                        .Help("Jobs running on the device")
+                        .Help("Jobs running (sharing the device batch by batch)")
                         .Register(*registry_)
                         .Add({})),
       coalign_iterations_(prometheus::BuildHistogram()
@@ -60,12 +69,53 @@ Metrics::Metrics(const std::string& model, const std::string& device, const std:
                                .Name("depthd_coalign_early_stops_total")
                                .Help("Co-alignments that converged before max_iterations")
                                .Register(*registry_)
-                               .Add({})) {
+                               .Add({})),
+      jobs_stored_(prometheus::BuildGauge()
+                       .Name("depthd_jobs_stored")
+                       .Help("Job records in the job store")
+                       .Register(*registry_)
+                       .Add({})),
+      results_bytes_(prometheus::BuildGauge()
+                         .Name("depthd_results_bytes")
+                         .Help("Bytes of job results kept on disk")
+                         .Register(*registry_)
+                         .Add({})),
+      results_evicted_(prometheus::BuildCounter()
+                           .Name("depthd_results_evicted_total")
+                           .Help("Job results removed by --result_ttl or --results_max_bytes")
+                           .Register(*registry_)
+                           .Add({})),
+      jobs_recovered_(prometheus::BuildCounter()
+                          .Name("depthd_jobs_recovered_total")
+                          .Help("Jobs taken up again from the job store at start-up")
+                          .Register(*registry_)
+                          .Add({})),
+      memory_in_use_(prometheus::BuildGauge()
+                         .Name("depthd_memory_reserved_bytes")
+                         .Help("Memory reserved by running jobs")
+                         .Register(*registry_)
+                         .Add({})),
+      memory_budget_(prometheus::BuildGauge()
+                         .Name("depthd_memory_budget_bytes")
+                         .Help("The memory budget for running jobs (--max_memory_bytes)")
+                         .Register(*registry_)
+                         .Add({})),
+      device_memory_(prometheus::BuildGauge()
+                         .Name("depthd_device_memory_bytes")
+                         .Help("Memory allocated on the model's device (CUDA; 0 elsewhere)")
+                         .Register(*registry_)
+                         .Add({})),
+      live_latency_(prometheus::BuildHistogram()
+                        .Name("depthd_live_latency_frames")
+                        .Help("Input frames a live depth frame waited before it left")
+                        .Register(*registry_)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     1, 2, 4, 6, 8, 10, 15, 20, 30, 50, 100})) {
   for (const char* stage :
        {"upload", "decode", "inference", "coalign", "refine", "merge", "encode_output"}) {
     stages_[stage] = &stage_family_.Add({{"stage", stage}}, SecondsBuckets());
   }
-  for (const char* outcome : {"succeeded", "failed", "cancelled", "rejected"}) {
+  for (const char* outcome : {"succeeded", "invalid", "failed", "cancelled", "rejected"}) {
     jobs_family_.Add({{"outcome", outcome}});
   }
   prometheus::BuildGauge()
@@ -82,14 +132,18 @@ Metrics::Metrics(const std::string& model, const std::string& device, const std:
       .Set(1);
 }
 
+Metrics::~Metrics() = default;
+
 absl::Status Metrics::Expose(const std::string& address) {
   if (address.empty()) return absl::OkStatus();
-  auto server = MetricsHttpServer::Start(address, [registry = registry_] {
-    return prometheus::TextSerializer().Serialize(registry->Collect());
-  });
+  auto server = MetricsHttpServer::Start(address, [this] { return Render(); });
   if (!server.ok()) return server.status();
   http_ = *std::move(server);
   return absl::OkStatus();
+}
+
+std::string Metrics::Render() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 void Metrics::ObserveStage(const std::string& stage, double seconds) {
@@ -99,9 +153,18 @@ void Metrics::ObserveStage(const std::string& stage, double seconds) {
 
 void Metrics::CountJob(const std::string& outcome) { jobs_family_.Add({{"outcome", outcome}}).Increment(); }
 
+void Metrics::CountRpc(const std::string& method, const std::string& code) {
+  rpc_family_.Add({{"method", method}, {"code", code}}).Increment();
+}
+
 void Metrics::ObserveCoalign(int iterations, bool converged_early) {
   coalign_iterations_.Observe(iterations);
   if (converged_early) coalign_early_stops_.Increment();
+}
+
+void Metrics::SetMemoryBytes(int64_t in_use, int64_t budget) {
+  memory_in_use_.Set(static_cast<double>(in_use));
+  memory_budget_.Set(static_cast<double>(budget));
 }
 
 }  // namespace depthd::server

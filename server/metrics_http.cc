@@ -1,10 +1,9 @@
 #include "server/metrics_http.h"
 
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -14,81 +13,83 @@
 
 namespace depthd::server {
 
+struct MetricsHttpHandler {
+  static MHD_Result Answer(void* cls, MHD_Connection* connection, const char* url,
+                           const char* method, const char*, const char*, size_t* upload_size,
+                           void** state) {
+    auto* server = static_cast<MetricsHttpServer*>(cls);
+    if (*state == nullptr) {  // first call for this request: headers only
+      *state = server;
+      return MHD_YES;
+    }
+    if (*upload_size != 0) {  // a body is not expected; drop it
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    std::string body = "not found: depthd serves /metrics here\n";
+    unsigned status = MHD_HTTP_NOT_FOUND;
+    if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
+      body = "only GET\n";
+      status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (std::strcmp(url, "/metrics") == 0) {
+      body = server->render_();
+      status = MHD_HTTP_OK;
+    }
+    MHD_Response* response =
+        MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(response, "Content-Type",
+                            status == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8"
+                                                  : "text/plain");
+    const MHD_Result result = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    return result;
+  }
+};
+
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& address, std::function<std::string()> render) {
   const size_t colon = address.rfind(':');
   int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics address '", address, "' is not host:port"));
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--metrics_listen ", address, " is not host:port"));
   }
   std::string host = address.substr(0, colon);
-  if (host.empty() || host == "*") host = "0.0.0.0";
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot resolve metrics host '", host, "'"));
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* resolved = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints,
+                  &resolved) != 0 || resolved == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("--metrics_listen: cannot resolve ", host));
   }
-  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  const bool ok = fd >= 0 && bind(fd, found->ai_addr, found->ai_addrlen) == 0 && listen(fd, 16) == 0;
-  freeaddrinfo(found);
-  if (!ok) {
-    const std::string error = std::strerror(errno);
-    if (fd >= 0) close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", error));
-  }
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(fd, std::move(render)));
-}
+  sockaddr_storage bind_address{};
+  std::memcpy(&bind_address, resolved->ai_addr, resolved->ai_addrlen);
+  const bool v6 = resolved->ai_family == AF_INET6;
+  freeaddrinfo(resolved);
 
-MetricsHttpServer::MetricsHttpServer(int fd, std::function<std::string()> render)
-    : fd_(fd), render_(std::move(render)) {
-  thread_ = std::thread([this] { Serve(); });
+  std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
+  server->render_ = std::move(render);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+  if (v6) flags |= MHD_USE_IPv6;
+  server->daemon_ = MHD_start_daemon(
+      flags, static_cast<uint16_t>(port), nullptr, nullptr, &MetricsHttpHandler::Answer,
+      server.get(), MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_address),
+      MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+      MHD_OPTION_CONNECTION_LIMIT, 128u, MHD_OPTION_END);
+  if (server->daemon_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address,
+                                               " (in use, or not an address of this machine)"));
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(server->daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  server->port_ = info != nullptr ? info->port : port;
+  return server;
 }
 
 MetricsHttpServer::~MetricsHttpServer() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-  close(fd_);
-}
-
-void MetricsHttpServer::Serve() {
-  while (!stop_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) continue;
-    const int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    // Scrapes are small and rare: one request per connection, answered in line.
-    timeval timeout{2, 0};
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    std::string request;
-    char buffer[2048];
-    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
-      const ssize_t n = recv(client, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      request.append(buffer, n);
-    }
-    std::string status = "404 Not Found", type = "text/plain", body = "not found: try /metrics\n";
-    if (request.rfind("GET /metrics", 0) == 0 || request.rfind("GET / ", 0) == 0) {
-      status = "200 OK";
-      type = "text/plain; version=0.0.4; charset=utf-8";
-      body = render_();
-    }
-    const std::string response = absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
-                                              "\r\nContent-Length: ", body.size(),
-                                              "\r\nConnection: close\r\n\r\n", body);
-    size_t sent = 0;
-    while (sent < response.size()) {
-      const ssize_t n = send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += n;
-    }
-    close(client);
-  }
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
 }  // namespace depthd::server

@@ -61,6 +61,40 @@ void NormalizeDepth(double lo, double hi, cv::Mat* depth) {
   cv::min(*depth, 1.0, *depth);
 }
 
+std::pair<double, double> RobustRange(const cv::Mat& depth) {
+  std::vector<float> values;
+  values.reserve(depth.total() / 4 + 1);
+  for (int y = 0; y < depth.rows; ++y) {
+    const float* row = depth.ptr<float>(y);
+    for (int x = (y % 2) * 2; x < depth.cols; x += 4) values.push_back(row[x]);
+  }
+  if (values.empty()) return {0.0, 0.0};
+  const size_t lo = values.size() / 100, hi = values.size() - 1 - values.size() / 100;
+  std::nth_element(values.begin(), values.begin() + lo, values.end());
+  const double low = values[lo];
+  std::nth_element(values.begin(), values.begin() + hi, values.end());
+  return {low, values[hi]};
+}
+
+std::pair<double, double> RunningRange::Update(const cv::Mat& depth) {
+  const auto [lo, hi] = RobustRange(depth);
+  if (!started_) {
+    lo_ = lo;
+    hi_ = hi;
+    started_ = true;
+  } else {
+    lo_ += 0.02 * (lo - lo_);
+    hi_ += 0.02 * (hi - hi_);
+  }
+  return {lo_, hi_};
+}
+
+cv::Mat ColorizeRange(const cv::Mat& depth, double lo, double hi) {
+  cv::Mat mapped = depth.clone();
+  NormalizeDepth(lo, hi, &mapped);
+  return ColorizeSpectralR(mapped);
+}
+
 cv::Mat DepthToUint16(const cv::Mat& depth) {
   cv::Mat out(depth.size(), CV_16UC1);
   for (int y = 0; y < depth.rows; ++y) {

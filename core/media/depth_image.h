@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <opencv2/core.hpp>
 
@@ -26,6 +27,25 @@ absl::Status WritePng16(const std::string& path, const cv::Mat& depth);
 // Reads a 16-bit PNG back to CV_32FC1 in [0, 1].
 absl::StatusOr<cv::Mat> ReadPng16(const std::string& path);
 absl::StatusOr<cv::Mat> DecodePng16(const std::string& bytes);
+
+// The 1st and 99th percentiles of a depth frame (from every 4th pixel): a range that a few
+// outlier pixels cannot stretch.
+std::pair<double, double> RobustRange(const cv::Mat& depth);
+
+// A colour range that follows the frames of a stream: the first frame's robust range, then 2 %
+// a frame towards each new frame's. Previews of frames that leave one by one use it, since the
+// video's own percentiles are not known until its end.
+class RunningRange {
+ public:
+  std::pair<double, double> Update(const cv::Mat& depth);
+
+ private:
+  bool started_ = false;
+  double lo_ = 0.0, hi_ = 1.0;
+};
+
+// Spectral_r of depth mapped from [lo, hi] (clamped): readable when a few pixels are far off.
+cv::Mat ColorizeRange(const cv::Mat& depth, double lo, double hi);
 
 // Matplotlib's Spectral_r (256-entry LUT): 0 (near) red, 1 (far) blue... mapped as matplotlib
 // does for the value. Returns CV_8UC3 in RGB order.

@@ -60,70 +60,34 @@ absl::Status TooManyFrames(const VideoReadOptions& options) {
       " frames (--max_frames); send fewer with frame_count or split it"));
 }
 
-// Collects frames one at a time, applying start/count, limits and the resize.
+// Collects the frames a FrameFilter keeps.
 class FrameCollector {
  public:
-  explicit FrameCollector(const VideoReadOptions& options) : options_(options) {}
+  explicit FrameCollector(const VideoReadOptions& options) : filter_(options) {}
 
   // Returns false when no more frames are wanted.
-  absl::StatusOr<bool> Add(const cv::Mat& bgr_or_rgb, bool is_bgr) {
-    const int index = seen_++;
-    if (index < options_.start_frame) return true;
-    if (options_.frame_count > 0 && kept() >= options_.frame_count) return false;
-    if (kept() >= options_.max_frames) return TooManyFrames(options_);
-    if (frames_.empty()) {
-      DEPTHD_RETURN_IF_ERROR(CheckPixels(bgr_or_rgb.size(), options_));
-      original_ = bgr_or_rgb.size();
-      target_ = ProcessingSize(original_, options_.processing_res);
-    } else if (bgr_or_rgb.size() != original_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "frame ", index, " is ", bgr_or_rgb.cols, "x", bgr_or_rgb.rows, " but frame ",
-          options_.start_frame, " was ", original_.width, "x", original_.height,
-          "; all frames must have the same size"));
-    }
-    cv::Mat rgb;
-    if (bgr_or_rgb.channels() == 1) {
-      cv::cvtColor(bgr_or_rgb, rgb, cv::COLOR_GRAY2RGB);
-    } else if (bgr_or_rgb.channels() == 4) {
-      cv::cvtColor(bgr_or_rgb, rgb, is_bgr ? cv::COLOR_BGRA2RGB : cv::COLOR_RGBA2RGB);
-    } else if (is_bgr) {
-      cv::cvtColor(bgr_or_rgb, rgb, cv::COLOR_BGR2RGB);
-    } else {
-      rgb = bgr_or_rgb;
-    }
-    if (rgb.depth() != CV_8U) {
-      cv::Mat eight;
-      rgb.convertTo(eight, CV_8U, rgb.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
-      rgb = eight;
-    }
-    frames_.push_back(ResizeTo(rgb, target_, options_.resample).clone());
-    return options_.frame_count == 0 || kept() < options_.frame_count;
+  absl::StatusOr<bool> Add(const cv::Mat& frame, bool is_bgr) {
+    DEPTHD_ASSIGN_OR_RETURN(FrameFilter::Result result, filter_.Add(frame, is_bgr));
+    if (result.kind == FrameFilter::kDone) return false;
+    if (result.kind == FrameFilter::kKeep) frames_.push_back(std::move(result.rgb));
+    return !filter_.done();
   }
 
-  int seen() const { return seen_; }
-  int kept() const { return static_cast<int>(frames_.size()); }
+  int seen() const { return filter_.seen(); }
+  int kept() const { return filter_.kept(); }
 
   absl::StatusOr<VideoFrames> Finish(double fps, const std::string& what) {
-    if (frames_.empty()) {
-      if (seen_ == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(what, ": no frames could be decoded"));
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " has ", seen_, " frame(s); start_frame ", options_.start_frame,
-          " is past the end"));
-    }
+    if (frames_.empty()) return filter_.Empty(what);
     VideoFrames video;
     video.frames = std::move(frames_);
-    video.original_width = original_.width;
-    video.original_height = original_.height;
+    video.original_width = filter_.original().width;
+    video.original_height = filter_.original().height;
     video.fps = std::isfinite(fps) && fps > 0 ? fps : 0.0;
     return video;
   }
 
  private:
-  VideoReadOptions options_;
-  int seen_ = 0;
-  cv::Size original_, target_;
+  FrameFilter filter_;
   std::vector<cv::Mat> frames_;
 };
 
@@ -201,6 +165,48 @@ bool IsFramePattern(const std::string& path) {
 }
 
 }  // namespace
+
+FrameFilter::FrameFilter(const VideoReadOptions& options) : options_(options) {}
+
+absl::StatusOr<FrameFilter::Result> FrameFilter::Add(const cv::Mat& frame, bool is_bgr) {
+  const int index = seen_++;
+  if (index < options_.start_frame) return Result{kSkip, {}};
+  if (done()) return Result{kDone, {}};
+  if (kept_ >= options_.max_frames) return TooManyFrames(options_);
+  if (kept_ == 0) {
+    DEPTHD_RETURN_IF_ERROR(CheckPixels(frame.size(), options_));
+    original_ = frame.size();
+    target_ = ProcessingSize(original_, options_.processing_res);
+  } else if (frame.size() != original_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "frame ", index, " is ", frame.cols, "x", frame.rows, " but frame ", options_.start_frame,
+        " was ", original_.width, "x", original_.height, "; all frames must have the same size"));
+  }
+  cv::Mat rgb;
+  if (frame.channels() == 1) {
+    cv::cvtColor(frame, rgb, cv::COLOR_GRAY2RGB);
+  } else if (frame.channels() == 4) {
+    cv::cvtColor(frame, rgb, is_bgr ? cv::COLOR_BGRA2RGB : cv::COLOR_RGBA2RGB);
+  } else if (is_bgr) {
+    cv::cvtColor(frame, rgb, cv::COLOR_BGR2RGB);
+  } else {
+    rgb = frame;
+  }
+  if (rgb.depth() != CV_8U) {
+    cv::Mat eight;
+    rgb.convertTo(eight, CV_8U, rgb.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+    rgb = eight;
+  }
+  ++kept_;
+  return Result{kKeep, ResizeTo(rgb, target_, options_.resample).clone()};
+}
+
+absl::Status FrameFilter::Empty(const std::string& what) const {
+  if (seen_ == 0) return absl::InvalidArgumentError(absl::StrCat(what, ": no frames could be decoded"));
+  return absl::InvalidArgumentError(absl::StrCat(what, " has ", seen_, " frame(s); start_frame ",
+                                                 options_.start_frame, " is past the end"));
+}
+
 
 absl::StatusOr<VideoFrames> DecodeVideo(ByteSource& source, const std::string& what,
                                         const VideoReadOptions& options) {

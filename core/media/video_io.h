@@ -38,6 +38,37 @@ struct VideoFrames {
   int height() const { return frames.empty() ? 0 : frames.front().rows; }
 };
 
+// Applies start_frame, frame_count, the limits, the conversion to RGB and the resize of
+// `options` to frames that arrive one at a time (a decoder, an upload, a live stream).
+class FrameFilter {
+ public:
+  explicit FrameFilter(const VideoReadOptions& options);
+  enum Kind { kSkip, kKeep, kDone };
+  struct Result {
+    Kind kind;
+    cv::Mat rgb;  // kKeep: CV_8UC3 RGB at the processing resolution
+  };
+  // `frame`: 8- or 16-bit with 1, 3 or 4 channels (BGR order when `is_bgr`). INVALID_ARGUMENT
+  // when its size differs from the first kept frame's; RESOURCE_EXHAUSTED past the limits.
+  absl::StatusOr<Result> Add(const cv::Mat& frame, bool is_bgr);
+  // The next frame would be skipped (before start_frame): a decoder need not convert it.
+  bool skips_next() const { return seen_ < options_.start_frame; }
+  // frame_count frames were kept: no more are wanted.
+  bool done() const { return options_.frame_count > 0 && kept_ >= options_.frame_count; }
+  int seen() const { return seen_; }
+  int kept() const { return kept_; }
+  cv::Size original() const { return original_; }
+  cv::Size processing_size() const { return target_; }
+  // The error for input that ended before a frame was kept.
+  absl::Status Empty(const std::string& what) const;
+
+ private:
+  VideoReadOptions options_;
+  int seen_ = 0;
+  int kept_ = 0;
+  cv::Size original_, target_;
+};
+
 // Reads a local video file (a container in AllowedContainerFormats(), see video_decoder.h), an
 // image, a printf-style image sequence pattern ("frames/%05d.png"), or a directory of images
 // (sorted by name). INVALID_ARGUMENT for unreadable, truncated, empty or zero-frame input;

@@ -82,12 +82,14 @@ def forward(self, x: Tensor) -> Tensor:
   return path;
 }
 
-DepthdProcess::DepthdProcess(std::vector<std::string> extra_args)
+DepthdProcess::DepthdProcess(std::vector<std::string> extra_args, const DepthdProcess* reuse)
     : port_(FreePort()), metrics_port_(FreePort()) {
-  spool_dir_ = TempDir("spool_" + std::to_string(port_));
+  spool_dir_ = reuse != nullptr ? reuse->spool_dir_ : TempDir("spool_" + std::to_string(port_));
   log_path_ = TempDir("log") + "/depthd_" + std::to_string(port_) + ".log";
+  state_dir_ = reuse != nullptr ? reuse->state_dir_ : TempDir("state_" + std::to_string(port_));
   std::vector<std::string> args = {DEPTHD_SERVER_BIN, "--listen", address(), "--metrics_listen",
-                                   metrics_address(), "--spool_dir", spool_dir_, "--threads", "1"};
+                                   metrics_address(), "--spool_dir", spool_dir_, "--state_dir",
+                                   state_dir_, "--threads", "1"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -196,6 +198,32 @@ EstimateResult Estimate(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
   v1::EstimateResponse response;
   while (stream->Read(&response)) result.responses.push_back(response);
   result.status = stream->Finish();
+  return result;
+}
+
+v1::JobStatus WaitForEnd(v1::DepthService::Stub& stub, const std::string& job_id) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  v1::WatchJobRequest request;
+  request.set_job_id(job_id);
+  auto reader = stub.WatchJob(&context, request);
+  v1::JobStatus status, last;
+  while (reader->Read(&status)) last = status;
+  reader->Finish();
+  return last;
+}
+
+EstimateResult Fetch(v1::DepthService::Stub& stub, const std::string& job_id, int from_frame) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  v1::FetchResultRequest request;
+  request.set_job_id(job_id);
+  request.set_from_frame(from_frame);
+  auto reader = stub.FetchResult(&context, request);
+  EstimateResult result;
+  v1::EstimateResponse response;
+  while (reader->Read(&response)) result.responses.push_back(response);
+  result.status = reader->Finish();
   return result;
 }
 

@@ -27,7 +27,8 @@ std::string WriteFixtureModel(const std::string& dir, int spin = 0);
 
 class DepthdProcess {
  public:
-  explicit DepthdProcess(std::vector<std::string> extra_args = {});
+  // A new depthd with fresh folders, or on the folders of an earlier one (a restart).
+  explicit DepthdProcess(std::vector<std::string> extra_args = {}, const DepthdProcess* reuse = nullptr);
   ~DepthdProcess();
 
   // Waits until health reports SERVING (or the process dies); false on timeout.
@@ -39,13 +40,14 @@ class DepthdProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
   std::string spool_dir() const { return spool_dir_; }
+  std::string state_dir() const { return state_dir_; }
   std::string log() const;
   std::unique_ptr<v1::DepthService::Stub> Stub() const;
 
  private:
   pid_t pid_ = -1;
   int port_, metrics_port_;
-  std::string spool_dir_, log_path_;
+  std::string spool_dir_, state_dir_, log_path_;
 };
 
 struct EstimateResult {
@@ -55,6 +57,11 @@ struct EstimateResult {
   const v1::Summary* summary() const;
   std::string job_id() const;
 };
+
+// The job's status once it has ended (WatchJob: no polling).
+v1::JobStatus WaitForEnd(v1::DepthService::Stub& stub, const std::string& job_id);
+// FetchResult from `from_frame`.
+EstimateResult Fetch(v1::DepthService::Stub& stub, const std::string& job_id, int from_frame = 0);
 
 // A job spec at 64 px: the fixture model finishes such jobs in well under a second.
 v1::JobSpec SmallJobSpec();

@@ -1,4 +1,5 @@
-// Cancellation and deadlines free the worker promptly; the next job runs.
+// CancelJob stops a running job within a batch; a client's deadline ends its stream but not
+// its job, whose result stays fetchable.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -71,22 +72,29 @@ TEST_F(CancelTest, CancelJobStopsTheRunningJob) {
   ASSERT_NE(cancelled_at, Clock::time_point()) << "the job never reached inference";
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - cancelled_at).count(), 3.0);
-  grpc::ClientContext get_context;
-  v1::GetJobRequest get;
-  get.set_job_id(job_id);
-  v1::JobStatus job;
-  ASSERT_TRUE(server_->Stub()->GetJob(&get_context, get, &job).ok());
+  const v1::JobStatus job = testing::WaitForEnd(*server_->Stub(), job_id);
   EXPECT_EQ(job.state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::CANCELLED));
+  EXPECT_THAT(job.error(), ::testing::HasSubstr("CancelJob"));
+  EXPECT_EQ(job.result(), v1::RESULT_STATE_NONE);
   ExpectNextJobRunsPromptly();
 }
 
-TEST_F(CancelTest, DeadlineStopsTheJob) {
+TEST_F(CancelTest, DeadlineEndsTheStreamNotTheJob) {
   v1::JobSpec spec = testing::SmallJobSpec();
   auto stub = server_->Stub();
   const auto start = Clock::now();
   const auto result = testing::Estimate(*stub, spec, long_video_, /*deadline_seconds=*/1.5);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0);
+  ASSERT_FALSE(result.job_id().empty());
+  // The upload was acknowledged, so the job is the server's: it ends, and its frames are kept.
+  const v1::JobStatus job = testing::WaitForEnd(*server_->Stub(), result.job_id());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.error();
+  const auto fetched = testing::Fetch(*server_->Stub(), result.job_id(), 0);
+  EXPECT_TRUE(fetched.status.ok()) << fetched.status.error_message();
+  EXPECT_EQ(fetched.frames().size(), 150u);
+  ASSERT_NE(fetched.summary(), nullptr);
   ExpectNextJobRunsPromptly();
 }
 

@@ -1,5 +1,5 @@
-// The bounded FIFO: with --queue_size 2 and four clients at once, one runs, two wait and then
-// run in order, one is refused; no spool file is left behind.
+// The bounded FIFO: with one job at a time, --queue_size 2 and four clients at once, one runs,
+// two wait and then run in order, one is refused; no upload file is left behind.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,7 +16,8 @@ namespace {
 
 TEST(QueueTest, OneRunsTwoWaitOneIsRefused) {
   const std::string dir = testing::TempDir("queue");
-  testing::DepthdProcess server({"--model", testing::WriteFixtureModel(dir, 1500), "--queue_size", "2"});
+  testing::DepthdProcess server({"--model", testing::WriteFixtureModel(dir, 1500), "--queue_size", "2",
+                                 "--max_active_jobs", "1"});
   ASSERT_TRUE(server.WaitServing()) << server.log();
   const std::string video = testing::ReadFile(testing::WriteTestVideo(dir, 24, 64, 48));
 

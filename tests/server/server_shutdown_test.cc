@@ -1,10 +1,12 @@
-// SIGTERM during a job: the running job finishes, queued ones get UNAVAILABLE, health turns
-// NOT_SERVING, spool files are removed, exit 0.
+// SIGTERM during a job: the running job finishes within the grace, the queued one's stream gets
+// UNAVAILABLE while the job stays stored and runs after a restart, depthd deletes only its own
+// files, exit 0.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/server/e2e_support.h"
@@ -14,10 +16,13 @@ namespace {
 
 TEST(ShutdownTest, SigtermDrains) {
   const std::string dir = testing::TempDir("shutdown");
-  testing::DepthdProcess server({"--model", testing::WriteFixtureModel(dir, 1500), "--shutdown_grace", "60s"});
+  testing::DepthdProcess server({"--model", testing::WriteFixtureModel(dir, 1500), "--shutdown_grace", "60s",
+                                 "--max_active_jobs", "1"});
   ASSERT_TRUE(server.WaitServing()) << server.log();
   const std::string video = testing::ReadFile(testing::WriteTestVideo(dir, 24, 64, 48));
   const std::string spool = server.spool_dir();
+  const std::string foreign = spool + "/not-depthds.txt";
+  std::ofstream(foreign) << "an operator's file";
   testing::EstimateResult running, queued;
   std::thread first([&] {
     v1::JobSpec spec = testing::SmallJobSpec();
@@ -37,7 +42,21 @@ TEST(ShutdownTest, SigtermDrains) {
   EXPECT_TRUE(running.status.ok()) << running.status.error_message();
   EXPECT_EQ(running.frames().size(), 24u);
   EXPECT_EQ(queued.status.error_code(), grpc::StatusCode::UNAVAILABLE) << queued.status.error_message();
-  EXPECT_FALSE(std::filesystem::exists(spool));
+  EXPECT_THAT(queued.status.error_message(), ::testing::HasSubstr("runs when depthd starts again"));
+  EXPECT_TRUE(std::filesystem::exists(foreign));
+
+  // A restart on the same folders runs the queued job; the foreign file is still there.
+  testing::DepthdProcess restarted({"--model", testing::WriteFixtureModel(dir, 0)}, &server);
+  ASSERT_TRUE(restarted.WaitServing()) << restarted.log();
+  const v1::JobStatus job = testing::WaitForEnd(*restarted.Stub(), queued.job_id());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.error() << restarted.log();
+  EXPECT_EQ(testing::Fetch(*restarted.Stub(), queued.job_id()).frames().size(), 24u);
+  EXPECT_TRUE(std::filesystem::exists(foreign));
+  EXPECT_EQ(restarted.Stop(SIGTERM), 0);
+  // Only the foreign file is left in the spool folder: the job's upload went when it ended.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(spool)) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1);
   std::filesystem::remove_all(dir);
 }
 
