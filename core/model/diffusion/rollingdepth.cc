@@ -61,27 +61,6 @@ absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir
   return config;
 }
 
-absl::StatusOr<std::vector<std::vector<int>>> RefineSnippets(int frames, int snippet_length,
-                                                             int start_dilation, int step,
-                                                             int steps) {
-  if (snippet_length < 1 || frames < snippet_length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refinement needs at least refine_snippet_len (", snippet_length, ") frames; the video has ",
-        frames));
-  }
-  const int gap_start = std::max(0, start_dilation - 1);
-  int gap = static_cast<int>((1.0 - static_cast<double>(step) / steps) * gap_start);
-  gap = std::min(gap, frames / snippet_length - 1);
-  const int window = (snippet_length - 1) * (gap + 1) + 1;
-  std::vector<std::vector<int>> snippets;
-  for (int start = 0; start + window <= frames; ++start) {
-    std::vector<int> snippet;
-    for (int f = start; f < start + window; f += gap + 1) snippet.push_back(f);
-    snippets.push_back(std::move(snippet));
-  }
-  return snippets;
-}
-
 RollingDepthNet::RollingDepthNet(RollingDepthConfig config, std::shared_ptr<UNet> unet,
                                  std::shared_ptr<Vae> vae, torch::Tensor text_embedding,
                                  torch::Device device, torch::ScalarType dtype)
@@ -205,12 +184,10 @@ absl::StatusOr<torch::Tensor> RollingDepthNet::Refine(const torch::Tensor& rgb_l
   }
   const int frames = static_cast<int>(rgb_latents.size(0));
   // Validate every step's snippets before spending compute.
-  std::vector<std::vector<std::vector<int>>> plan;
-  for (size_t i = 0; i < timesteps.size(); ++i) {
-    DEPTHD_ASSIGN_OR_RETURN(auto snippets,
-                            RefineSnippets(frames, options.snippet_length, options.start_dilation,
-                                           static_cast<int>(i), static_cast<int>(timesteps.size())));
-    plan.push_back(std::move(snippets));
+  DEPTHD_ASSIGN_OR_RETURN(const auto plan, RefinePlan(frames, options));
+  if (plan.size() != timesteps.size()) {
+    return absl::InternalError(absl::StrCat("refinement plans ", plan.size(), " steps for ",
+                                            timesteps.size(), " timesteps"));
   }
   const int batch = std::max(1, options.batch_size);
   bool cancelled = false;

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model/diffusion/ddim.h"
+#include "core/model/diffusion/refine_plan.h"
 #include "core/model/diffusion/unet.h"
 #include "core/model/diffusion/vae.h"
 #include "core/model/refine_options.h"
@@ -28,13 +29,6 @@ struct RollingDepthConfig {
 
 // Reads model_index.json, unet/, vae/, scheduler/ configs of a checkpoint folder.
 absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir);
-
-// Frame indices of the snippets of refinement step `step` of `steps`: the dilation falls
-// linearly from `start_dilation` to 1 (as the reference's get_snippet_indice), capped so that
-// a snippet fits the video. INVALID_ARGUMENT when the video is shorter than one snippet.
-absl::StatusOr<std::vector<std::vector<int>>> RefineSnippets(int frames, int snippet_length,
-                                                             int start_dilation, int step,
-                                                             int steps);
 
 class RollingDepthNet {
  public:
