@@ -1,6 +1,5 @@
 #include "core/model/rollingdepth_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
 #include <filesystem>
@@ -132,11 +131,10 @@ absl::Status RollingDepthModel::EncodeFrames(const torch::Tensor& rgb, int first
     if (!rgb_latents_.defined()) {
       rgb_latents_ = torch::empty({num_frames_, latents.size(1), latents.size(2), latents.size(3)},
                                   latents.options());
-      // Drawn on the CPU, so every device gets the same noise for a seed; kept on the device.
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(noise_seed_));
-      noise_ = torch::randn({latents.size(1), latents.size(2), latents.size(3)}, generator,
-                            torch::kFloat32)
-                   .to(latents.device());
+      // Kept on the device, in the dtype it was drawn in (options_.noise_source).
+      noise_ = diffusion::DrawNoise(latents.size(1), latents.size(2), latents.size(3),
+                                    static_cast<uint64_t>(noise_seed_), options_.noise_source,
+                                    latents.device(), latents.scalar_type());
     }
     rgb_latents_.narrow(0, first_frame, latents.size(0)).copy_(latents);
     return latents.size(0);

@@ -1,9 +1,11 @@
 #include "core/model/diffusion/rollingdepth.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -59,6 +61,26 @@ absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir
         latent));
   }
   return config;
+}
+
+torch::Tensor DrawNoise(int64_t channels, int64_t height, int64_t width, uint64_t seed,
+                        NoiseSource source, torch::Device device, torch::ScalarType dtype) {
+  const std::vector<int64_t> shape = {channels, height, width};
+  if (source == NoiseSource::kCpu || device.is_cpu()) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const torch::ScalarType drawn = source == NoiseSource::kCpu ? torch::kFloat32 : dtype;
+    return torch::randn(shape, generator, torch::TensorOptions().dtype(drawn)).to(device);
+  }
+  // A fresh generator of the device, as torch.Generator(device=...): a copy of the default one
+  // (so no CUDA header is needed here), reseeded, which also resets its offset.
+  at::Generator device_default = at::globalContext().defaultGenerator(device);
+  at::Generator generator;
+  {
+    std::lock_guard<std::mutex> lock(device_default.mutex());
+    generator = device_default.clone();
+  }
+  generator.set_current_seed(seed);
+  return torch::randn(shape, generator, torch::TensorOptions().dtype(dtype).device(device));
 }
 
 RollingDepthNet::RollingDepthNet(RollingDepthConfig config, std::shared_ptr<UNet> unet,

@@ -30,6 +30,20 @@ struct RollingDepthConfig {
 // Reads model_index.json, unet/, vae/, scheduler/ configs of a checkpoint folder.
 absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir);
 
+// Where the video's shared initial noise latent is drawn.
+enum class NoiseSource {
+  kCpu,          // LibTorch's CPU generator in float32: one noise for a seed on every device
+  kModelDevice,  // a generator of the model's device, in the model's dtype: the reference's
+};
+
+// The noise latent [channels, height, width] for `seed`, on `device`. kModelDevice draws as
+// run_video.py does (torch.Generator(device=device).manual_seed(seed), then torch.randn(...,
+// device=device, dtype=pipe.dtype)), so that on a GPU the same seed gives the reference's
+// noise; kCpu draws float32 on the CPU and moves it (the same as kModelDevice for a CPU model in
+// float32). Returned in the dtype it was drawn in.
+torch::Tensor DrawNoise(int64_t channels, int64_t height, int64_t width, uint64_t seed,
+                        NoiseSource source, torch::Device device, torch::ScalarType dtype);
+
 class RollingDepthNet {
  public:
   // Loads a checkpoint folder (diffusers layout), computes the empty-prompt embedding with the
