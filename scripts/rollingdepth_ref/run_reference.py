@@ -14,7 +14,9 @@ torchvision) are replaced by this project's stand-ins (stand_ins/README.md) and 
 JSON under "stand_ins"; with PyTorch < 2, torch.nn.functional.scaled_dot_product_attention is
 added (plain softmax attention) so that diffusers picks its AttnProcessor2_0, the processor the
 reference modified for cross-frame attention (its plain AttnProcessor would silently drop
-num_view). Without transformers the empty-prompt embedding comes from --text_embedding.
+num_view). The empty-prompt embedding comes from the checkpoint's text encoder through
+transformers (from_pretrained as run_video.py, else CLIPTextModel alone); without a usable
+transformers, from --text_embedding (depthd's), and the JSON says which.
 
 Stage times: every call of encode_rgb, single_step, decode_depth, DepthAligner.optimize,
 DepthAligner.merge_scaled_triplets is wrapped with device synchronisation; what runs after
@@ -163,6 +165,23 @@ def main():
     sdpa_stand_in = install_sdpa(torch)
     sys.path.insert(0, os.path.join(args.ref, "diffusers", "src"))
     sys.path.insert(0, args.ref)
+    import_error = None
+    try:
+        import diffusers.pipelines.pipeline_loading_utils  # noqa: F401
+    except ImportError as e:
+        # diffusers 0.30.0 imports transformers names that later releases dropped (e.g.
+        # transformers.utils.FLAX_WEIGHTS_NAME in 5.x): hide transformers from it and use the
+        # stand-in for the reference's own import; the text embedding then comes from the file.
+        if "transformers" in stand_ins:
+            raise
+        import_error = repr(e)[:300]
+        for key in [k for k in sys.modules if k.split(".")[0] in ("diffusers", "transformers")]:
+            del sys.modules[key]
+        sys.path.insert(0, os.path.join(STAND_INS, "transformers"))
+        stand_ins.append("transformers")
+        import diffusers.utils.import_utils as import_utils
+
+        import_utils._transformers_available = False
     import diffusers
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from rollingdepth import depth_aligner
@@ -185,22 +204,46 @@ def main():
         "stand_ins": stand_ins + (["torch.nn.functional.scaled_dot_product_attention"] if sdpa_stand_in else []),
         "threads": torch.get_num_threads(),
     }
+    if import_error:
+        report["diffusers_with_transformers_error"] = import_error
 
     # Load as run_video.py does when transformers is there; else the three diffusers parts and
     # the embedding from a file.
     load_start = time.perf_counter()
+    pipe = None
     if "transformers" not in stand_ins:
-        pipe = RollingDepthPipeline.from_pretrained(args.checkpoint, torch_dtype=dtype)
-        report["text_embedding"] = "the checkpoint's text encoder (transformers)"
-    else:
+        try:
+            pipe = RollingDepthPipeline.from_pretrained(args.checkpoint, torch_dtype=dtype)
+            report["text_embedding"] = "the checkpoint's text encoder and tokenizer (transformers)"
+        except Exception as e:  # e.g. a transformers release that diffusers 0.30.0 cannot drive
+            report["from_pretrained_error"] = repr(e)[:500]
+    if pipe is None:
         unet = UNet2DConditionModel.from_pretrained(args.checkpoint, subfolder="unet", torch_dtype=dtype)
         vae = AutoencoderKL.from_pretrained(args.checkpoint, subfolder="vae", torch_dtype=dtype)
         scheduler = DDIMScheduler.from_pretrained(args.checkpoint, subfolder="scheduler")
         pipe = RollingDepthPipeline(unet=unet, vae=vae, scheduler=scheduler, text_encoder=None, tokenizer=None)
-        if not args.text_embedding:
-            sys.exit("transformers is missing: give --text_embedding (bench_rollingdepth --save writes one)")
-        pipe.empty_text_embed = torch.from_numpy(np.load(args.text_embedding)).to(device, dtype)
-        report["text_embedding"] = f"from {os.path.basename(args.text_embedding)} (transformers missing)"
+        embedding = None
+        if "transformers" not in stand_ins:
+            try:  # the text encoder alone, on the two ids encode_empty_text's tokenizer gives
+                import transformers
+
+                encoder = transformers.CLIPTextModel.from_pretrained(
+                    os.path.join(args.checkpoint, "text_encoder"), torch_dtype=dtype).to(device)
+                with open(os.path.join(args.checkpoint, "tokenizer", "vocab.json")) as f:
+                    vocab = json.load(f)
+                ids = torch.tensor([[vocab["<|startoftext|>"], vocab["<|endoftext|>"]]], device=device)
+                with torch.no_grad():
+                    embedding = encoder(ids)[0].to(dtype)
+                del encoder
+                report["text_embedding"] = "the checkpoint's text encoder (transformers), ids from vocab.json"
+            except Exception as e:
+                report["text_encoder_error"] = repr(e)[:500]
+        if embedding is None:
+            if not args.text_embedding:
+                sys.exit("no text encoder: give --text_embedding (bench_rollingdepth --save writes one)")
+            embedding = torch.from_numpy(np.load(args.text_embedding))
+            report["text_embedding"] = f"from {os.path.basename(args.text_embedding)} (depthd's; no usable transformers)"
+        pipe.empty_text_embed = embedding.to(device, dtype)
     # Every weight of the file is a parameter of diffusers' module and the other way round
     # (diffusers only warns about missing or unused keys).
     from safetensors import safe_open
