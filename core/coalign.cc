@@ -16,8 +16,6 @@
 
 namespace depthd {
 namespace coalign_internal {
-namespace {
-
 std::vector<int> SampledCoordinates(int size, int border, int factor) {
   // A border wider than the frame would leave nothing: fall back to no crop.
   if (size - 2 * border <= 0) border = 0;
@@ -25,6 +23,8 @@ std::vector<int> SampledCoordinates(int size, int border, int factor) {
   for (int i = border; i < size - border; i += factor) coords.push_back(i);
   return coords;
 }
+
+namespace {
 
 // The per-frame means of A = s x + t and of 1 / A over the frame's snippet frames, and their
 // mean magnitudes (the reference's normalisers), for frame f.
@@ -148,18 +148,28 @@ absl::StatusOr<SampledSnippets> Sample(const SnippetDepths& depths,
   return out;
 }
 
+int SampledSnippets::FreeInGroup(int group) const {
+  if (fixed.empty()) return group_sizes[group];
+  int free = 0;
+  for (int i = 0; i < group_sizes[group]; ++i) free += fixed[group_first[group] + i] ? 0 : 1;
+  return free;
+}
+
 double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>& s,
                        const std::vector<double>& t) {
   double total = 0.0;
   for (size_t g = 0; g < sampled.group_sizes.size(); ++g) {
+    const int free = sampled.FreeInGroup(static_cast<int>(g));
+    if (free == 0) continue;
     double scale_term = 0.0, shift_term = 0.0;
     for (int i = 0; i < sampled.group_sizes[g]; ++i) {
       const int k = sampled.group_first[g] + i;
+      if (sampled.is_fixed(k)) continue;
       const double below = std::max(0.0, 1.0 - s[k]);
       scale_term += below * below;
       shift_term += t[k] * t[k];
     }
-    total += (0.1 * scale_term + 10.0 * shift_term) / sampled.group_sizes[g];
+    total += (0.1 * scale_term + 10.0 * shift_term) / free;
   }
   return total;
 }

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "core/coalign_internal.h"
+#include "core/status_macros.h"
 
 namespace depthd::coalign_internal {
 namespace {
@@ -290,6 +291,23 @@ void Assemble(const SampledSnippets& sampled, const FrameTargets& targets,
   }
 }
 
+// Fixed snippets get an identity row and column and no gradient, so every step leaves them
+// where they are while their depth still shapes the free snippets' targets.
+void HoldFixed(const SampledSnippets& sampled, SparseSystem* system, std::vector<double>* gradient) {
+  const int S = static_cast<int>(system->neighbours.size());
+  for (int i = 0; i < S; ++i) {
+    const bool row_fixed = sampled.is_fixed(i);
+    for (size_t k = 0; k < system->neighbours[i].size(); ++k) {
+      const int l = system->neighbours[i][k];
+      if (!row_fixed && !sampled.is_fixed(l)) continue;
+      Block& b = system->blocks[i][k];
+      b = Block{};
+      if (l == i) b.v[0] = b.v[3] = 1.0;
+    }
+    if (row_fixed) (*gradient)[2 * i] = (*gradient)[2 * i + 1] = 0.0;
+  }
+}
+
 // Scales grow without bound along the valleys described in Refine; keep them where float
 // arithmetic on s * x + t stays exact to ~1e-7 relative and far from overflow.
 constexpr double kMaxScale = 1e15;
@@ -416,10 +434,15 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
   FramePairs pairs;
   SparseSystem system = BuildStructure(sampled, &pairs);
 
-  // Soft constraints per snippet: 0.1 mean relu(1 - s)^2 + 10 mean t^2 within its group.
-  std::vector<double> reg_scale(S), reg_shift(S);
+  // Soft constraints per free snippet: 0.1 mean relu(1 - s)^2 + 10 mean t^2 within its group.
+  std::vector<double> reg_scale(S, 0.0), reg_shift(S, 0.0);
+  std::vector<int> free_in_group(sampled.group_sizes.size());
+  for (size_t g = 0; g < free_in_group.size(); ++g) {
+    free_in_group[g] = sampled.FreeInGroup(static_cast<int>(g));
+  }
   for (int k = 0; k < S; ++k) {
-    const double n = sampled.group_sizes[sampled.snippet_group[k]];
+    if (sampled.is_fixed(k)) continue;
+    const double n = free_in_group[sampled.snippet_group[k]];
     reg_scale[k] = 0.1 / n;
     reg_shift[k] = 10.0 / n;
   }
@@ -458,6 +481,7 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
       d.v[3] += 2.0 * reg_shift[k];
       gradient[2 * k + 1] += 2.0 * reg_shift[k] * t[k];
     }
+    if (!sampled.fixed.empty()) HoldFixed(sampled, &system, &gradient);
     double depth_scale = 0.0;
     for (double c : targets.scale) depth_scale += c;
     depth_scale = std::max(depth_scale / targets.scale.size(), 1e-12);
@@ -528,12 +552,9 @@ SampledSnippets Thinned(const SampledSnippets& sampled, int stride) {
 
 }  // namespace
 
-absl::StatusOr<CoalignResult> SolveFast(const SampledSnippets& sampled,
-                                        const CoalignOptions& options) {
-  const int S = static_cast<int>(sampled.snippet_slots.size());
-  std::vector<double> s(S, 1.0), t(S, 0.0);
-  int iterations = 0;
-  bool converged = false;
+absl::Status SolveFastFrom(const SampledSnippets& sampled, const CoalignOptions& options,
+                           std::vector<double>* s, std::vector<double>* t, int* iterations,
+                           bool* converged) {
   // Coarse to fine: the path is walked on thinned copies of the sampled pixels (a sixteenth,
   // then a quarter of the work per iteration), each converged to the full tolerance on every
   // step, including the drift along the flat valley, so the last stage starts next to its
@@ -541,20 +562,29 @@ absl::StatusOr<CoalignResult> SolveFast(const SampledSnippets& sampled,
   // iterations are what a loose warm start multiplies (17 instead of 3 at 1000 frames). The
   // last stage runs on the full sampling, so the result is the optimum of the reference
   // objective, not of a thinned one; it stops once a step no longer changes the normalised
-  // output (the drift alone would keep it going for as many iterations again).
+  // output (the drift alone would keep it going for as many iterations again). With fixed
+  // snippets there is no such drift (they hold the scale), so every step counts.
+  const bool visible_only = sampled.fixed.empty() ||
+                            std::find(sampled.fixed.begin(), sampled.fixed.end(), 1) == sampled.fixed.end();
   for (const int stride : {16, 4}) {
     if (sampled.pixels < 64 * stride) continue;
     const SampledSnippets thin = Thinned(sampled, stride);
     bool thin_converged = false;
     absl::Status status = Refine(thin, options, options.tolerance, /*visible_only=*/false,
-                                 options.max_iterations, &s, &t, &iterations, &thin_converged);
+                                 options.max_iterations, s, t, iterations, &thin_converged);
     if (!status.ok()) return status;
   }
-  absl::Status status = Refine(sampled, options, options.tolerance, /*visible_only=*/true,
-                               std::max(1, options.max_iterations - iterations), &s, &t,
-                               &iterations, &converged);
-  if (!status.ok()) return status;
+  return Refine(sampled, options, options.tolerance, visible_only,
+                std::max(1, options.max_iterations - *iterations), s, t, iterations, converged);
+}
 
+absl::StatusOr<CoalignResult> SolveFast(const SampledSnippets& sampled,
+                                        const CoalignOptions& options) {
+  const int S = static_cast<int>(sampled.snippet_slots.size());
+  std::vector<double> s(S, 1.0), t(S, 0.0);
+  int iterations = 0;
+  bool converged = false;
+  DEPTHD_RETURN_IF_ERROR(SolveFastFrom(sampled, options, &s, &t, &iterations, &converged));
   CoalignResult result = ToResult(sampled, s, t);
   result.iterations = iterations;
   result.converged = converged;

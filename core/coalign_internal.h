@@ -27,12 +27,22 @@ struct SampledSnippets {
   std::vector<int> snippet_group;     // per global snippet, its group
   std::vector<int> group_sizes;       // snippets per group
   std::vector<int> group_first;       // first global snippet index of each group
+  // Per snippet: held at its given scale and shift (windowed co-alignment: snippets already
+  // frozen that still share frames with the window). Empty: every snippet is free.
+  std::vector<char> fixed;
+
+  bool is_fixed(int snippet) const { return !fixed.empty() && fixed[snippet]; }
+  // Free snippets of a group: the soft constraints are means over them.
+  int FreeInGroup(int group) const;
 
   // Z of the reference: rows of M x frames x pixels.
   double Normaliser() const {
     return static_cast<double>(total_positions) * num_frames * static_cast<double>(pixels);
   }
 };
+
+// The reference's sampled rows or columns of a frame side: a `border` crop, every `factor`-th.
+std::vector<int> SampledCoordinates(int size, int border, int factor);
 
 // Global minimum over all predictions (full resolution, as the reference takes it), then the
 // border crop and the every-`factor`-th-pixel sampling. INVALID_ARGUMENT on NaN/Inf.
@@ -63,6 +73,11 @@ absl::StatusOr<CoalignResult> SolveReference(const SampledSnippets& sampled,
                                              const CoalignOptions& options, bool early_stop);
 absl::StatusOr<CoalignResult> SolveFast(const SampledSnippets& sampled,
                                         const CoalignOptions& options);
+// The fast solver from the given scales and shifts (fixed snippets keep theirs); adds its
+// iterations to `iterations`.
+absl::Status SolveFastFrom(const SampledSnippets& sampled, const CoalignOptions& options,
+                           std::vector<double>* s, std::vector<double>* t, int* iterations,
+                           bool* converged);
 
 }  // namespace depthd::coalign_internal
 

@@ -5,6 +5,8 @@
 #include <tuple>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/media/depth_image.h"
 #include "core/status_macros.h"
 
 namespace depthd {
@@ -46,10 +48,8 @@ void MergeFrame(const SnippetDepths& depths, const CoalignResult& alignment,
   for (int64_t p = 0; p < P; ++p) dst[p] *= inv_count;
 }
 
-}  // namespace
 
-absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult& alignment,
-                               const FrameSink& sink) {
+absl::Status CheckAlignment(const SnippetDepths& depths, const CoalignResult& alignment) {
   const SnippetPlan& plan = depths.plan();
   if (alignment.scales.size() != plan.groups.size()) {
     return absl::InvalidArgumentError("alignment does not match the snippet plan");
@@ -60,12 +60,31 @@ absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult&
       return absl::InvalidArgumentError("alignment does not match the snippet plan");
     }
   }
-  const auto frame_slots = FrameSlots(plan);
-  for (int f = 0; f < plan.num_frames; ++f) {
-    if (frame_slots[f].empty()) {
-      return absl::InvalidArgumentError("a frame is covered by no snippet");
-    }
+  for (int count : plan.CoverageCounts()) {
+    if (count == 0) return absl::InvalidArgumentError("a frame is covered by no snippet");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MergeAligned(const SnippetDepths& depths, const CoalignResult& alignment,
+                          const FrameSink& sink) {
+  DEPTHD_RETURN_IF_ERROR(CheckAlignment(depths, alignment));
+  const auto frame_slots = FrameSlots(depths.plan());
+  cv::Mat frame;
+  for (int f = 0; f < depths.plan().num_frames; ++f) {
+    MergeFrame(depths, alignment, frame_slots[f], &frame);
+    DEPTHD_RETURN_IF_ERROR(sink(f, frame));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult& alignment,
+                               const FrameSink& sink, std::pair<double, double>* range) {
+  DEPTHD_RETURN_IF_ERROR(CheckAlignment(depths, alignment));
+  const SnippetPlan& plan = depths.plan();
+  const auto frame_slots = FrameSlots(plan);
 
   // Pass 1: the video's range. Merging a frame is cheap next to holding them all.
   double lo = std::numeric_limits<double>::infinity();
@@ -78,17 +97,11 @@ absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult&
     lo = std::min(lo, fmin);
     hi = std::max(hi, fmax);
   }
-  // A constant video has no range: every frame is 0.
-  const double range = hi - lo;
-  const double scale = range > 0 ? 1.0 / range : 0.0;
-
+  if (range != nullptr) *range = {lo, hi};
   // Pass 2: normalise and hand out.
   for (int f = 0; f < plan.num_frames; ++f) {
     MergeFrame(depths, alignment, frame_slots[f], &frame);
-    frame.convertTo(frame, CV_32FC1, scale, -lo * scale);
-    // Rounding can leave values a hair outside [0, 1]; the contract is the closed interval.
-    cv::max(frame, 0.0, frame);
-    cv::min(frame, 1.0, frame);
+    NormalizeDepth(lo, hi, &frame);
     DEPTHD_RETURN_IF_ERROR(sink(f, frame));
   }
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #define DEPTHD_CORE_MERGE_H_
 
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -18,9 +19,14 @@ namespace depthd {
 // A non-OK status stops the merge and is returned.
 using FrameSink = std::function<absl::Status(int frame_index, const cv::Mat& depth)>;
 
-// Two passes over the frames (range, then emit), holding one merged frame at a time.
+// Two passes over the frames (range, then emit), holding one merged frame at a time. `range`,
+// when given, receives the merged video's (min, max) in aligned units.
 absl::Status MergeAndNormalize(const SnippetDepths& depths, const CoalignResult& alignment,
-                               const FrameSink& sink);
+                               const FrameSink& sink, std::pair<double, double>* range = nullptr);
+
+// One pass: every frame's merged depth in the snippets' aligned units, not normalised.
+absl::Status MergeAligned(const SnippetDepths& depths, const CoalignResult& alignment,
+                          const FrameSink& sink);
 
 // Convenience for tests and tools: the merged, normalised video in memory.
 absl::StatusOr<std::vector<cv::Mat>> MergeToFrames(const SnippetDepths& depths,

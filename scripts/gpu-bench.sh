@@ -23,7 +23,7 @@
 #   THREADS=0 (CPU threads on both sides; 0 keeps the defaults)  COALIGN_ITERATIONS (reference's 2000)
 #   SOLVER=fast (depthd's co-alignment)  NOISE=model (the reference's noise on its device)
 #   REF=.cache/rollingdepth-ref  PYTHON=python3  BUILD_DIR=/tmp/depthd-gpu-build  DATA_DIR=BUILD_DIR/data
-#   EXTRA_CMAKE_ARGS (e.g. -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON: the bench's own merge)
+#   EXTRA_CMAKE_ARGS (more cmake arguments)
 set -euo pipefail
 out=${1:?usage: scripts/gpu-bench.sh OUT_DIR [PREFIX]}
 extra=${2:-}
@@ -63,7 +63,7 @@ for m in ["einops", "safetensors", "huggingface_hub", "transformers", "xformers"
         print(f"  {m}: missing ({type(e).__name__})")
 PY
 
-# Build: the network, co-alignment and the bench only (no gRPC, no FFmpeg).
+# Build: the network, co-alignment and the bench only (no gRPC, FFmpeg or OpenCV).
 torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 if [ -n "$extra" ]; then export LD_LIBRARY_PATH="$extra/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"; fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEPTHD_DIFFUSION_ONLY=ON \

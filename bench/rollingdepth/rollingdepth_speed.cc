@@ -8,9 +8,9 @@
 // 8 input channels, the SD VAE) with random weights: the cost does not depend on the weights.
 // --write_checkpoint writes such a random checkpoint in diffusers layout (tiny or full size) and
 // exits; --write_video writes the synthetic video as .npy, which --video reads back.
-// Builds against LibTorch, Abseil and nlohmann_json (DEPTHD_DIFFUSION_ONLY=ON); the merge is
-// core/merge.cc where OpenCV's core is found, else this file's own (same arithmetic, noted in
-// the JSON).
+// Builds against LibTorch, Abseil and nlohmann_json alone with DEPTHD_DIFFUSION_ONLY=ON; the
+// merge is core/merge.cc in the full build, else this file's own (same arithmetic, named in the
+// JSON).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -158,7 +158,7 @@ struct Outputs {
   std::string merge;                    // which merge ran
 };
 
-// The merge, [N, H, W] in [0, 1]: core/merge.cc where OpenCV is there, else the same
+// The merge, [N, H, W] in [0, 1]: core/merge.cc in the full build, else the same
 // arithmetic here (mean of s * (x - min_offset) + t over a frame's snippet frames, then the
 // video's min-max).
 torch::Tensor Merge(const SnippetDepths& depths, const CoalignResult& alignment,
@@ -173,7 +173,7 @@ torch::Tensor Merge(const SnippetDepths& depths, const CoalignResult& alignment,
   });
   if (!status.ok()) Fail(status);
 #else
-  *which = "bench_rollingdepth's own (no OpenCV)";
+  *which = "bench_rollingdepth's own (DEPTHD_DIFFUSION_ONLY)";
   torch::Tensor count = torch::zeros({n});
   out.zero_();
   const SnippetPlan& plan = depths.plan();

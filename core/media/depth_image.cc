@@ -52,6 +52,15 @@ absl::Status CheckDepth(const cv::Mat& depth) {
 
 }  // namespace
 
+void NormalizeDepth(double lo, double hi, cv::Mat* depth) {
+  const double range = hi - lo;
+  const double scale = range > 0 ? 1.0 / range : 0.0;
+  depth->convertTo(*depth, CV_32FC1, scale, -lo * scale);
+  // Rounding can leave values a hair outside [0, 1]; the contract is the closed interval.
+  cv::max(*depth, 0.0, *depth);
+  cv::min(*depth, 1.0, *depth);
+}
+
 cv::Mat DepthToUint16(const cv::Mat& depth) {
   cv::Mat out(depth.size(), CV_16UC1);
   for (int y = 0; y < depth.rows; ++y) {

@@ -1,7 +1,7 @@
 // Depth frames as images: 16-bit PNG, the Spectral_r colour map, and the float encodings
 // the service streams.
-#ifndef DEPTHD_CORE_DEPTH_IMAGE_H_
-#define DEPTHD_CORE_DEPTH_IMAGE_H_
+#ifndef DEPTHD_CORE_MEDIA_DEPTH_IMAGE_H_
+#define DEPTHD_CORE_MEDIA_DEPTH_IMAGE_H_
 
 #include <cstdint>
 #include <string>
@@ -12,6 +12,12 @@
 #include "absl/status/statusor.h"
 
 namespace depthd {
+
+// Maps depth in aligned units onto [0, 1] with the video's range [lo, hi] (0 = nearest), in
+// place, clamped: the normalisation of the merged video, and what a client applies to frames it
+// received in aligned units with the Summary's range to get the same bytes. A constant video
+// (hi <= lo) maps to 0.
+void NormalizeDepth(double lo, double hi, cv::Mat* depth);
 
 // depth: CV_32FC1 in [0, 1] (values outside are clamped). 0 -> 0, 1 -> 65535.
 cv::Mat DepthToUint16(const cv::Mat& depth);
@@ -33,4 +39,4 @@ absl::StatusOr<cv::Mat> Float16BytesToDepth(const std::string& bytes, int width,
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_DEPTH_IMAGE_H_
+#endif  // DEPTHD_CORE_MEDIA_DEPTH_IMAGE_H_

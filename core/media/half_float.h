@@ -1,6 +1,6 @@
 // IEEE 754 half precision <-> float, for the float16 depth encoding and .npy "<f2" arrays.
-#ifndef DEPTHD_CORE_HALF_FLOAT_H_
-#define DEPTHD_CORE_HALF_FLOAT_H_
+#ifndef DEPTHD_CORE_MEDIA_HALF_FLOAT_H_
+#define DEPTHD_CORE_MEDIA_HALF_FLOAT_H_
 
 #include <cstdint>
 #include <cstring>
@@ -56,4 +56,4 @@ inline float HalfToFloat(uint16_t h) {
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_HALF_FLOAT_H_
+#endif  // DEPTHD_CORE_MEDIA_HALF_FLOAT_H_

@@ -1,6 +1,6 @@
 // NumPy .npy files (format version 1.0, little-endian, C order) that numpy.load reads.
-#ifndef DEPTHD_CORE_NPY_H_
-#define DEPTHD_CORE_NPY_H_
+#ifndef DEPTHD_CORE_MEDIA_NPY_H_
+#define DEPTHD_CORE_MEDIA_NPY_H_
 
 #include <cstdint>
 #include <cstdio>
@@ -48,4 +48,4 @@ class NpyFrameWriter {
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_NPY_H_
+#endif  // DEPTHD_CORE_MEDIA_NPY_H_

@@ -1,6 +1,6 @@
 // Resizing to the processing resolution (longer side), as the reference's load_video_frames does.
-#ifndef DEPTHD_CORE_RESIZE_H_
-#define DEPTHD_CORE_RESIZE_H_
+#ifndef DEPTHD_CORE_MEDIA_RESIZE_H_
+#define DEPTHD_CORE_MEDIA_RESIZE_H_
 
 #include <string>
 #include <string_view>
@@ -25,4 +25,4 @@ cv::Mat ResizeTo(const cv::Mat& image, cv::Size size, Resample resample);
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_RESIZE_H_
+#endif  // DEPTHD_CORE_MEDIA_RESIZE_H_

@@ -1,7 +1,7 @@
 // Video input: decode a container file, an image sequence or encoded/raw frames into RGB frames
 // resized to the processing resolution. Everything that can go wrong is an absl::Status.
-#ifndef DEPTHD_CORE_VIDEO_IO_H_
-#define DEPTHD_CORE_VIDEO_IO_H_
+#ifndef DEPTHD_CORE_MEDIA_VIDEO_IO_H_
+#define DEPTHD_CORE_MEDIA_VIDEO_IO_H_
 
 #include <cstdint>
 #include <string>
@@ -63,4 +63,4 @@ absl::StatusOr<VideoFrames> FramesToVideo(std::vector<cv::Mat> frames, double fp
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_VIDEO_IO_H_
+#endif  // DEPTHD_CORE_MEDIA_VIDEO_IO_H_

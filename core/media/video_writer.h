@@ -1,7 +1,7 @@
 // MP4 outputs: the colourised depth video and the side-by-side RGB | depth video, with even
 // width and height so that every H.264 player accepts them.
-#ifndef DEPTHD_CORE_VIDEO_WRITER_H_
-#define DEPTHD_CORE_VIDEO_WRITER_H_
+#ifndef DEPTHD_CORE_MEDIA_VIDEO_WRITER_H_
+#define DEPTHD_CORE_MEDIA_VIDEO_WRITER_H_
 
 #include <memory>
 #include <string>
@@ -31,4 +31,4 @@ cv::Mat SideBySide(const cv::Mat& rgb, const cv::Mat& depth);
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_VIDEO_WRITER_H_
+#endif  // DEPTHD_CORE_MEDIA_VIDEO_WRITER_H_

@@ -1,6 +1,6 @@
 // Device and dtype names, and what each device can run.
-#ifndef DEPTHD_CORE_DEVICE_H_
-#define DEPTHD_CORE_DEVICE_H_
+#ifndef DEPTHD_CORE_MODEL_DEVICE_H_
+#define DEPTHD_CORE_MODEL_DEVICE_H_
 
 #include <string>
 #include <string_view>
@@ -26,4 +26,4 @@ int TorchThreads();
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_DEVICE_H_
+#endif  // DEPTHD_CORE_MODEL_DEVICE_H_

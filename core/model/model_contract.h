@@ -1,6 +1,6 @@
 // What a snippet model promises, read from the JSON sidecar next to its weights.
-#ifndef DEPTHD_CORE_MODEL_CONTRACT_H_
-#define DEPTHD_CORE_MODEL_CONTRACT_H_
+#ifndef DEPTHD_CORE_MODEL_MODEL_CONTRACT_H_
+#define DEPTHD_CORE_MODEL_MODEL_CONTRACT_H_
 
 #include <string>
 #include <vector>
@@ -26,4 +26,4 @@ absl::StatusOr<ModelContract> ReadModelContract(const std::string& path);
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_MODEL_CONTRACT_H_
+#endif  // DEPTHD_CORE_MODEL_MODEL_CONTRACT_H_

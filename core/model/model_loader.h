@@ -1,6 +1,6 @@
 // Loading a model by path, without exposing LibTorch to callers (server, tools).
-#ifndef DEPTHD_CORE_MODEL_LOADER_H_
-#define DEPTHD_CORE_MODEL_LOADER_H_
+#ifndef DEPTHD_CORE_MODEL_MODEL_LOADER_H_
+#define DEPTHD_CORE_MODEL_MODEL_LOADER_H_
 
 #include <memory>
 #include <string>
@@ -41,4 +41,4 @@ ModelInfo DescribeModel(const DepthModel& model);
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_MODEL_LOADER_H_
+#endif  // DEPTHD_CORE_MODEL_MODEL_LOADER_H_

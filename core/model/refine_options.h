@@ -1,7 +1,7 @@
 // RollingDepth's refinement settings, shared by the pipeline, the model interface and the
 // network (core/diffusion), which needs them without the rest of core/.
-#ifndef DEPTHD_CORE_REFINE_OPTIONS_H_
-#define DEPTHD_CORE_REFINE_OPTIONS_H_
+#ifndef DEPTHD_CORE_MODEL_REFINE_OPTIONS_H_
+#define DEPTHD_CORE_MODEL_REFINE_OPTIONS_H_
 
 #include <functional>
 
@@ -21,4 +21,4 @@ struct RefineOptions {
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_REFINE_OPTIONS_H_
+#endif  // DEPTHD_CORE_MODEL_REFINE_OPTIONS_H_

@@ -2,7 +2,9 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <deque>
 #include <filesystem>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -89,114 +91,127 @@ absl::StatusOr<torch::Tensor> RollingDepthModel::Decode(const torch::Tensor& lat
   });
 }
 
-absl::StatusOr<torch::Tensor> RollingDepthModel::PredictSnippets(const torch::Tensor& rgb) {
-  const int multiple = contract_.size_multiple;
-  if (rgb.dim() != 5 || rgb.size(2) != 3 || rgb.size(3) % multiple != 0 ||
-      rgb.size(4) % multiple != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model ", contract_.name, ": expected [B, L, 3, H, W] with H and W multiples of ", multiple));
-  }
-  const int64_t b = rgb.size(0), l = rgb.size(1);
-  DEPTHD_RETURN_IF_ERROR(BeginVideo(static_cast<int>(b * l), /*seed=*/0));
-  torch::Tensor frames = rgb.reshape({b * l, 3, rgb.size(3), rgb.size(4)});
-  for (int64_t begin = 0; begin < b * l; begin += options_.max_vae_bs) {
-    const int64_t count = std::min<int64_t>(options_.max_vae_bs, b * l - begin);
-    DEPTHD_RETURN_IF_ERROR(EncodeFrames(frames.narrow(0, begin, count), static_cast<int>(begin)));
-  }
-  std::vector<std::vector<int>> snippets(b);
-  for (int64_t s = 0; s < b; ++s) {
-    for (int64_t j = 0; j < l; ++j) snippets[s].push_back(static_cast<int>(s * l + j));
-  }
-  auto depth = PredictSnippetFrames(snippets);
-  EndVideo();
-  return depth;
-}
+namespace {
 
-absl::Status RollingDepthModel::BeginVideo(int num_frames, int64_t seed) {
-  if (num_frames < 1) return absl::InvalidArgumentError("the video has no frames");
-  EndVideo();
-  // The first EncodeFrames allocates the latents and draws the noise, once their size is known.
-  noise_seed_ = seed;
-  num_frames_ = num_frames;
-  return absl::OkStatus();
-}
+// One video: the RGB latents of the frames snippets still name, and the noise every snippet is
+// denoised from (one draw per video, shared by all its frames).
+class RollingDepthVideo final : public ModelVideo {
+ public:
+  RollingDepthVideo(RollingDepthModel& model, int height, int width, int64_t seed)
+      : model_(model), height_(height), width_(width), seed_(seed) {}
 
-absl::Status RollingDepthModel::EncodeFrames(const torch::Tensor& rgb, int first_frame) {
-  if (first_frame != frames_encoded_ || first_frame + rgb.size(0) > num_frames_) {
-    return absl::InternalError(absl::StrCat("frames must be encoded in order; got frame ",
-                                            first_frame, " after ", frames_encoded_));
-  }
-  auto encoded = TorchCall(absl::StrCat("model ", contract_.name, ": encoding"), [&] {
-    torch::Tensor latents = net_->EncodeRgb(rgb);
-    if (!rgb_latents_.defined()) {
-      rgb_latents_ = torch::empty({num_frames_, latents.size(1), latents.size(2), latents.size(3)},
-                                  latents.options());
-      // Kept on the device, in the dtype it was drawn in (options_.noise_source).
-      noise_ = diffusion::DrawNoise(latents.size(1), latents.size(2), latents.size(3),
-                                    static_cast<uint64_t>(noise_seed_), options_.noise_source,
-                                    latents.device(), latents.scalar_type());
+  int frame_batch() const override { return model_.options().max_vae_bs; }
+
+  absl::Status AddFrames(const torch::Tensor& rgb, int first_frame) override {
+    if (rgb.dim() != 4 || rgb.size(1) != 3 || rgb.size(2) != height_ || rgb.size(3) != width_) {
+      return absl::InvalidArgumentError(absl::StrCat("frames do not match the video's size ",
+                                                     width_, "x", height_));
     }
-    rgb_latents_.narrow(0, first_frame, latents.size(0)).copy_(latents);
-    return latents.size(0);
-  });
-  if (!encoded.ok()) return encoded.status();
-  frames_encoded_ += static_cast<int>(*encoded);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<torch::Tensor> RollingDepthModel::PredictSnippetFrames(
-    const std::vector<std::vector<int>>& snippets) {
-  if (frames_encoded_ != num_frames_ || snippets.empty()) {
-    return absl::InternalError("PredictSnippetFrames before all frames were encoded");
-  }
-  const int64_t s = static_cast<int64_t>(snippets.size()), l = static_cast<int64_t>(snippets[0].size());
-  std::vector<int64_t> flat;
-  for (const auto& snippet : snippets) {
-    if (static_cast<int64_t>(snippet.size()) != l) {
-      return absl::InternalError("all snippets of one call must have the same length");
+    if (first_frame != next_frame_) {
+      return absl::InternalError(absl::StrCat("frames must be added in order; got frame ",
+                                              first_frame, " after ", next_frame_));
     }
-    for (int f : snippet) {
-      if (f < 0 || f >= num_frames_) return absl::InternalError("snippet frame out of range");
-      flat.push_back(f);
-    }
-  }
-  auto inputs = TorchCall(absl::StrCat("model ", contract_.name, ": snippet inference"), [&] {
-    torch::Tensor index = torch::tensor(flat, torch::kInt64).to(rgb_latents_.device());
-    torch::Tensor rgb = rgb_latents_.index_select(0, index);
-    return rgb.reshape({s, l, rgb.size(1), rgb.size(2), rgb.size(3)});
-  });
-  if (!inputs.ok()) return inputs.status();
-  torch::Tensor noise = noise_.expand({s, l, noise_.size(0), noise_.size(1), noise_.size(2)});
-  DEPTHD_ASSIGN_OR_RETURN(torch::Tensor denoised,
-                          net_->DenoiseSnippets(*inputs, noise, options_.denoise_steps));
-  torch::Tensor latents =
-      denoised.reshape({s * l, denoised.size(2), denoised.size(3), denoised.size(4)});
-  DEPTHD_ASSIGN_OR_RETURN(torch::Tensor depth, Decode(latents));
-  return depth.reshape({s, l, 1, depth.size(2), depth.size(3)});
-}
-
-absl::StatusOr<torch::Tensor> RollingDepthModel::Refine(const torch::Tensor& depth,
-                                                        const RefineOptions& options) {
-  if (frames_encoded_ != num_frames_ || depth.dim() != 4 || depth.size(0) != num_frames_ ||
-      depth.size(1) != 1) {
-    return absl::InternalError("Refine needs the co-aligned depth [N, 1, H, W] of the encoded video");
-  }
-  // The co-aligned depth goes through the VAE as a grey RGB image, as in the reference.
-  auto depth_latents = TorchCall(absl::StrCat("model ", contract_.name, ": depth encoding"), [&] {
-    return InBatches(depth, options_.max_vae_bs, [&](const torch::Tensor& part) {
-      return net_->EncodeRgb(part.expand({part.size(0), 3, part.size(2), part.size(3)}));
+    auto encoded = TorchCall(absl::StrCat("model ", model_.contract().name, ": encoding"), [&] {
+      c10::InferenceMode inference;
+      torch::Tensor latents = model_.net().EncodeRgb(rgb);
+      if (!noise_.defined()) {
+        // Kept on the device, in the dtype it was drawn in (options().noise_source).
+        noise_ = diffusion::DrawNoise(latents.size(1), latents.size(2), latents.size(3),
+                                      static_cast<uint64_t>(seed_), model_.options().noise_source,
+                                      latents.device(), latents.scalar_type());
+      }
+      for (int64_t i = 0; i < latents.size(0); ++i) latents_.push_back(latents[i]);
+      return latents.size(0);
     });
-  });
-  if (!depth_latents.ok()) return depth_latents.status();
-  DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined,
-                          net_->Refine(rgb_latents_, *depth_latents, noise_, options));
-  return Decode(refined);
-}
+    if (!encoded.ok()) return encoded.status();
+    next_frame_ += static_cast<int>(*encoded);
+    return absl::OkStatus();
+  }
 
-void RollingDepthModel::EndVideo() {
-  rgb_latents_ = torch::Tensor();
-  noise_ = torch::Tensor();
-  frames_encoded_ = 0;
+  void ReleaseFramesBefore(int frame) override {
+    while (first_frame_ < frame && !latents_.empty()) {
+      latents_.pop_front();
+      ++first_frame_;
+    }
+  }
+
+  absl::StatusOr<torch::Tensor> PredictSnippets(
+      const std::vector<std::vector<int>>& snippets) override {
+    if (snippets.empty()) return absl::InternalError("no snippets to predict");
+    const int64_t s = static_cast<int64_t>(snippets.size());
+    const int64_t l = static_cast<int64_t>(snippets[0].size());
+    for (const auto& snippet : snippets) {
+      if (static_cast<int64_t>(snippet.size()) != l) {
+        return absl::InternalError("all snippets of one call must have the same length");
+      }
+      for (int f : snippet) {
+        if (f < first_frame_ || f >= next_frame_) {
+          return absl::InternalError(absl::StrCat("snippet names frame ", f, ", held are ",
+                                                  first_frame_, " .. ", next_frame_ - 1));
+        }
+      }
+    }
+    auto inputs = TorchCall(absl::StrCat("model ", model_.contract().name, ": snippet inference"), [&] {
+      std::vector<torch::Tensor> frames;
+      for (const auto& snippet : snippets) {
+        for (int f : snippet) frames.push_back(latents_[f - first_frame_]);
+      }
+      torch::Tensor rgb = torch::stack(frames);
+      return rgb.reshape({s, l, rgb.size(1), rgb.size(2), rgb.size(3)});
+    });
+    if (!inputs.ok()) return inputs.status();
+    torch::Tensor noise = noise_.expand({s, l, noise_.size(0), noise_.size(1), noise_.size(2)});
+    DEPTHD_ASSIGN_OR_RETURN(torch::Tensor denoised,
+                            model_.net().DenoiseSnippets(*inputs, noise, model_.options().denoise_steps));
+    torch::Tensor latents =
+        denoised.reshape({s * l, denoised.size(2), denoised.size(3), denoised.size(4)});
+    DEPTHD_ASSIGN_OR_RETURN(torch::Tensor depth, model_.Decode(latents));
+    return depth.reshape({s, l, 1, depth.size(2), depth.size(3)});
+  }
+
+  absl::StatusOr<torch::Tensor> Refine(const torch::Tensor& depth,
+                                       const RefineOptions& options) override {
+    if (first_frame_ != 0 || depth.dim() != 4 || depth.size(0) != next_frame_ ||
+        depth.size(1) != 1) {
+      return absl::InternalError(
+          "Refine needs the co-aligned depth [N, 1, H, W] of every frame, none released");
+    }
+    const int max_vae_bs = model_.options().max_vae_bs;
+    auto latents = TorchCall(absl::StrCat("model ", model_.contract().name, ": depth encoding"), [&] {
+      c10::InferenceMode inference;
+      // The co-aligned depth goes through the VAE as a grey RGB image, as in the reference.
+      torch::Tensor depth_latents = InBatches(depth, max_vae_bs, [&](const torch::Tensor& part) {
+        return model_.net().EncodeRgb(part.expand({part.size(0), 3, part.size(2), part.size(3)}));
+      });
+      return std::make_pair(torch::stack(std::vector<torch::Tensor>(latents_.begin(), latents_.end())),
+                            depth_latents);
+    });
+    if (!latents.ok()) return latents.status();
+    DEPTHD_ASSIGN_OR_RETURN(torch::Tensor refined,
+                            model_.net().Refine(latents->first, latents->second, noise_, options));
+    return model_.Decode(refined);
+  }
+
+ private:
+  RollingDepthModel& model_;
+  const int height_, width_;
+  const int64_t seed_;
+  std::deque<torch::Tensor> latents_;  // [4, h, w] per held frame, on the device
+  torch::Tensor noise_;                // [4, h, w], on the device
+  int first_frame_ = 0;
+  int next_frame_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelVideo>> RollingDepthModel::NewVideo(int height, int width,
+                                                                        int64_t seed) {
+  const int multiple = contract_.size_multiple;
+  if (height <= 0 || width <= 0 || height % multiple != 0 || width % multiple != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("model ", contract_.name, ": frames of ", width,
+                                                   "x", height, " are not multiples of ", multiple));
+  }
+  return std::make_unique<RollingDepthVideo>(*this, height, width, seed);
 }
 
 }  // namespace depthd

@@ -1,7 +1,7 @@
 // The RollingDepth checkpoint (diffusers layout) as a DepthModel: frames are VAE-encoded once per
 // video, snippets are denoised in batches, and co-aligned videos can be refined.
-#ifndef DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
-#define DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
+#ifndef DEPTHD_CORE_MODEL_ROLLINGDEPTH_MODEL_H_
+#define DEPTHD_CORE_MODEL_ROLLINGDEPTH_MODEL_H_
 
 #include <memory>
 #include <string>
@@ -33,35 +33,26 @@ class RollingDepthModel : public DepthModel {
   const ModelContract& contract() const override { return contract_; }
   DeviceKind device() const override { return device_; }
   DType dtype() const override { return dtype_; }
-  absl::StatusOr<torch::Tensor> PredictSnippets(const torch::Tensor& rgb) override;
+  // Each frame is VAE-encoded once when added; its latent stays on the device until released.
+  absl::StatusOr<std::unique_ptr<ModelVideo>> NewVideo(int height, int width,
+                                                       int64_t seed) override;
 
-  bool encodes_frames() const override { return true; }
-  int frame_batch() const override { return options_.max_vae_bs; }
-  absl::Status BeginVideo(int num_frames, int64_t seed) override;
-  absl::Status EncodeFrames(const torch::Tensor& rgb, int first_frame) override;
-  absl::StatusOr<torch::Tensor> PredictSnippetFrames(
-      const std::vector<std::vector<int>>& snippets) override;
-  absl::StatusOr<torch::Tensor> Refine(const torch::Tensor& depth,
-                                       const RefineOptions& options) override;
-  void EndVideo() override;
+  diffusion::RollingDepthNet& net() { return *net_; }
+  const RollingDepthOptions& options() const { return options_; }
+  // Depth latents [B, 4, h, w] to depth [B, 1, H, W] float32 on the CPU, max_vae_bs at a time.
+  absl::StatusOr<torch::Tensor> Decode(const torch::Tensor& latents);
 
  private:
   RollingDepthModel(std::unique_ptr<diffusion::RollingDepthNet> net, ModelContract contract,
                     DeviceKind device, DType dtype, const RollingDepthOptions& options);
-  absl::StatusOr<torch::Tensor> Decode(const torch::Tensor& latents);  // batched, to the CPU
 
   std::unique_ptr<diffusion::RollingDepthNet> net_;
   ModelContract contract_;
   DeviceKind device_;
   DType dtype_;
   RollingDepthOptions options_;
-  // The current video: RGB latents [N, 4, h, w] on the device, the shared noise [4, h, w].
-  torch::Tensor rgb_latents_, noise_;
-  int64_t noise_seed_ = 0;
-  int num_frames_ = 0;
-  int frames_encoded_ = 0;
 };
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_ROLLINGDEPTH_MODEL_H_
+#endif  // DEPTHD_CORE_MODEL_ROLLINGDEPTH_MODEL_H_

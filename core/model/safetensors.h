@@ -1,8 +1,8 @@
 // Reads .safetensors files (the format of diffusers checkpoints): an 8-byte little-endian header
 // length, a JSON header naming every tensor (dtype, shape, data offsets), then the raw data.
 // The data is memory-mapped; tensors are views into it, valid while the file object lives.
-#ifndef DEPTHD_CORE_SAFETENSORS_H_
-#define DEPTHD_CORE_SAFETENSORS_H_
+#ifndef DEPTHD_CORE_MODEL_SAFETENSORS_H_
+#define DEPTHD_CORE_MODEL_SAFETENSORS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -59,4 +59,4 @@ size_t SafetensorsDtypeSize(const std::string& dtype);
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_SAFETENSORS_H_
+#endif  // DEPTHD_CORE_MODEL_SAFETENSORS_H_

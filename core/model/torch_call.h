@@ -1,9 +1,10 @@
 // Runs LibTorch code and turns its exceptions (out of memory, bad shapes, missing kernels) into
 // INTERNAL errors, so no exception leaves a module.
-#ifndef DEPTHD_CORE_TORCH_CALL_H_
-#define DEPTHD_CORE_TORCH_CALL_H_
+#ifndef DEPTHD_CORE_MODEL_TORCH_CALL_H_
+#define DEPTHD_CORE_MODEL_TORCH_CALL_H_
 
 #include <exception>
+#include <new>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,16 +20,29 @@ inline std::string ShortTorchMessage(const std::exception& e) {
   return message;
 }
 
-// body() -> T becomes StatusOr<T>; on an exception, INTERNAL "<what> failed: <message>".
+// An exception as a Status: allocation failures (host or device) are RESOURCE_EXHAUSTED, so a
+// client learns that a smaller job can work; anything else is INTERNAL.
+inline absl::Status TorchExceptionStatus(const std::string& what, const std::exception& e) {
+  const std::string message = ShortTorchMessage(e);
+  const bool memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
+                      message.find("out of memory") != std::string::npos ||
+                      message.find("can't allocate memory") != std::string::npos;
+  if (memory) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, " ran out of memory: ", message));
+  }
+  return absl::InternalError(absl::StrCat(what, " failed: ", message));
+}
+
+// body() -> T becomes StatusOr<T>; an exception becomes TorchExceptionStatus.
 template <typename Body>
 auto TorchCall(const std::string& what, Body body) -> absl::StatusOr<decltype(body())> {
   try {
     return body();
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(what, " failed: ", ShortTorchMessage(e)));
+    return TorchExceptionStatus(what, e);
   }
 }
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_TORCH_CALL_H_
+#endif  // DEPTHD_CORE_MODEL_TORCH_CALL_H_

@@ -1,6 +1,6 @@
 // DeviceKind / DType to LibTorch's device and scalar type. Only model code includes this.
-#ifndef DEPTHD_CORE_TORCH_DEVICE_H_
-#define DEPTHD_CORE_TORCH_DEVICE_H_
+#ifndef DEPTHD_CORE_MODEL_TORCH_DEVICE_H_
+#define DEPTHD_CORE_MODEL_TORCH_DEVICE_H_
 
 #include <torch/types.h>
 
@@ -28,4 +28,4 @@ inline torch::ScalarType TorchDType(DType dtype) {
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_TORCH_DEVICE_H_
+#endif  // DEPTHD_CORE_MODEL_TORCH_DEVICE_H_

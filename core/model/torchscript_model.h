@@ -1,6 +1,7 @@
-// The TorchScript backend of DepthModel: a .pt file with its JSON sidecar.
-#ifndef DEPTHD_CORE_TORCHSCRIPT_MODEL_H_
-#define DEPTHD_CORE_TORCHSCRIPT_MODEL_H_
+// The TorchScript backend of DepthModel: a .pt file with its JSON sidecar. Its per-video state
+// is the frames that snippets still need, as planes in [-1, 1].
+#ifndef DEPTHD_CORE_MODEL_TORCHSCRIPT_MODEL_H_
+#define DEPTHD_CORE_MODEL_TORCHSCRIPT_MODEL_H_
 
 #include <memory>
 #include <string>
@@ -21,7 +22,11 @@ class TorchScriptModel : public DepthModel {
   const ModelContract& contract() const override { return contract_; }
   DeviceKind device() const override { return device_; }
   DType dtype() const override { return dtype_; }
-  absl::StatusOr<torch::Tensor> PredictSnippets(const torch::Tensor& rgb) override;
+  absl::StatusOr<std::unique_ptr<ModelVideo>> NewVideo(int height, int width,
+                                                       int64_t seed) override;
+
+  // rgb [B, L, 3, H, W] through the module; [B, L, 1, H, W] float32 on the CPU.
+  absl::StatusOr<torch::Tensor> Forward(const torch::Tensor& rgb);
 
  private:
   TorchScriptModel(torch::jit::Module module, ModelContract contract, DeviceKind device,
@@ -35,4 +40,4 @@ class TorchScriptModel : public DepthModel {
 
 }  // namespace depthd
 
-#endif  // DEPTHD_CORE_TORCHSCRIPT_MODEL_H_
+#endif  // DEPTHD_CORE_MODEL_TORCHSCRIPT_MODEL_H_

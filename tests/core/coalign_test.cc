@@ -63,7 +63,7 @@ double NaiveObjective(const SnippetDepths& depths, const CoalignResult& a, int b
   float mn = std::numeric_limits<float>::infinity();
   for (int64_t k = 0; k < depths.num_slots(); ++k) {
     for (int64_t p = 0; p < depths.pixels(); ++p) {
-      mn = std::min(mn, *(depths.Slot(0, 0, 0) + k * depths.pixels() + p));
+      mn = std::min(mn, depths.SlotData(k)[p]);
     }
   }
   std::vector<std::pair<int, int>> pixels;
@@ -229,7 +229,7 @@ TEST(CoalignDegenerateTest, SingleSnippet) {
 TEST(CoalignDegenerateTest, ConstantDepthDoesNotHang) {
   SnippetDepths depths(Plan(10, {1, 25}), 24, 24);
   for (int64_t k = 0; k < depths.num_slots(); ++k) {
-    std::fill_n(depths.Slot(0, 0, 0) + k * depths.pixels(), depths.pixels(), 0.5f);
+    std::fill_n(depths.MutableSlotData(k), depths.pixels(), 0.5f);
   }
   CoalignOptions options;
   auto result = Coalign(depths, options);

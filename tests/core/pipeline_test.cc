@@ -8,6 +8,7 @@
 
 #include "core/model/depth_model.h"
 #include "core/merge.h"
+#include "tests/testing/fixture_model.h"
 #include "tests/testing/synthetic_snippets.h"
 
 namespace depthd {
@@ -15,61 +16,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A stand-in network: depth = an affine function of the green channel, with a different
-// scale and shift per snippet (like an affine-invariant network), so co-alignment has work.
-class FixtureModel : public DepthModel {
- public:
-  explicit FixtureModel(int size_multiple = 1, bool can_refine = false) {
-    contract_.name = "fixture";
-    contract_.format = "test";
-    contract_.snippet_length = 3;
-    contract_.size_multiple = size_multiple;
-    contract_.supports_refine = can_refine;
-  }
-  const ModelContract& contract() const override { return contract_; }
-  DeviceKind device() const override { return DeviceKind::kCpu; }
-  DType dtype() const override { return DType::kFloat32; }
-  absl::StatusOr<torch::Tensor> PredictSnippets(const torch::Tensor& rgb) override {
-    EXPECT_EQ(rgb.dim(), 5);
-    EXPECT_EQ(rgb.size(3) % contract_.size_multiple, 0);
-    EXPECT_EQ(rgb.size(4) % contract_.size_multiple, 0);
-    EXPECT_GE(rgb.min().item<float>(), -1.0f);
-    EXPECT_LE(rgb.max().item<float>(), 1.0f);
-    batches_++;
-    std::vector<torch::Tensor> outputs;
-    for (int64_t b = 0; b < rgb.size(0); ++b, ++calls_) {
-      const float scale = 1.0f + 0.2f * static_cast<float>(calls_ % 5);
-      const float shift = 0.1f * static_cast<float>(calls_ % 3);
-      outputs.push_back(rgb[b].narrow(1, 1, 1) * scale + shift);
-    }
-    return torch::stack(outputs);
-  }
-  int batches() const { return batches_; }
-
- private:
-  ModelContract contract_;
-  int calls_ = 0;
-  int batches_ = 0;
-};
-
-// Frames whose green channel encodes a known depth video.
-VideoFrames DepthAsVideo(int frames, int height, int width) {
-  VideoFrames video;
-  for (const cv::Mat& depth : testing::MakeDepthVideo(frames, height, width)) {
-    cv::Mat rgb(height, width, CV_8UC3);
-    for (int y = 0; y < height; ++y) {
-      for (int x = 0; x < width; ++x) {
-        const auto v = static_cast<uchar>(std::lround(depth.at<float>(y, x) * 255.0f));
-        rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(40, v, 200);
-      }
-    }
-    video.frames.push_back(rgb);
-  }
-  video.original_width = width * 2;
-  video.original_height = height * 2;
-  video.fps = 24;
-  return video;
-}
+using testing::DepthAsVideo;
+using testing::FixtureModel;
 
 PipelineOptions Options() {
   PipelineOverrides overrides;

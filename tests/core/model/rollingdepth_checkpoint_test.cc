@@ -178,9 +178,10 @@ TEST_F(RollingDepthCheckpointTest, RefinementWithoutCapRefusesAShortVideoBeforeA
   auto model = Load(dir_);
   ASSERT_TRUE(model.ok()) << model.status();
   constexpr int kFrames = 12;
-  ASSERT_TRUE((*model)->BeginVideo(kFrames, /*seed=*/3).ok());
+  auto video = (*model)->NewVideo(8, 10, /*seed=*/3);
+  ASSERT_TRUE(video.ok()) << video.status();
   torch::manual_seed(2);
-  ASSERT_TRUE((*model)->EncodeFrames(torch::rand({kFrames, 3, 8, 10}) * 2 - 1, 0).ok());
+  ASSERT_TRUE((*video)->AddFrames(torch::rand({kFrames, 3, 8, 10}) * 2 - 1, 0).ok());
   const torch::Tensor coaligned = torch::rand({kFrames, 1, 8, 10}) * 2 - 1;
   RefineOptions options;
   options.refine_step = 10;
@@ -191,17 +192,16 @@ TEST_F(RollingDepthCheckpointTest, RefinementWithoutCapRefusesAShortVideoBeforeA
     polled = true;
     return false;
   };
-  auto refused = (*model)->Refine(coaligned, options);
+  auto refused = (*video)->Refine(coaligned, options);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.status().message(), HasSubstr("need at least 18 frames"));
   EXPECT_THAT(refused.status().message(), HasSubstr("the video has 12"));
   EXPECT_FALSE(polled);  // refused before the first refinement step
   options.cap_dilation = true;
-  auto refined = (*model)->Refine(coaligned, options);
+  auto refined = (*video)->Refine(coaligned, options);
   ASSERT_TRUE(refined.ok()) << refined.status();
   EXPECT_EQ(refined->sizes(), (std::vector<int64_t>{kFrames, 1, 8, 10}));
   EXPECT_TRUE(polled);
-  (*model)->EndVideo();
 }
 
 TEST_F(RollingDepthCheckpointTest, MissingWeightIsNamed) {
