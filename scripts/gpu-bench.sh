@@ -22,7 +22,9 @@
 #   RUNS=1 (timed runs per side; the median is reported)  WARMUP_FRAMES=24 (warm-up video)
 #   THREADS=0 (CPU threads on both sides; 0 keeps the defaults)  COALIGN_ITERATIONS (reference's 2000)
 #   SOLVER=fast (depthd's co-alignment)  NOISE=model (the reference's noise on its device)
-#   REF=.cache/rollingdepth-ref  PYTHON=python3  BUILD_DIR=/tmp/depthd-gpu-build  DATA_DIR=BUILD_DIR/data
+#   FULL_FACTOR=4 (a full step's estimate: this times the fast fp16 step, when full has not run)
+#   REF=.cache/rollingdepth-ref  PYTHON=python3  BUILD_DIR=build-gpu (ignored, so a second call
+#   on the same machine reuses the build, the checkpoint and the videos)  DATA_DIR=BUILD_DIR/data
 #   EXTRA_CMAKE_ARGS (more cmake arguments)
 set -euo pipefail
 out=${1:?usage: scripts/gpu-bench.sh OUT_DIR [PREFIX]}
@@ -42,7 +44,7 @@ solver=${SOLVER:-fast}
 noise=${NOISE:-model}
 ref=${REF:-.cache/rollingdepth-ref}
 python=${PYTHON:-python3}
-build=${BUILD_DIR:-/tmp/depthd-gpu-build}
+build=${BUILD_DIR:-$PWD/build-gpu}
 here=$(cd "$(dirname "$0")" && pwd)
 start=$(date +%s)
 left() { echo $((budget - ($(date +%s) - start))); }
@@ -76,28 +78,35 @@ log "built $bench"
 # One random checkpoint in diffusers layout, one video per resolution.
 data=${DATA_DIR:-$build/data}
 mkdir -p "$data"
-"$bench" --write_checkpoint "$data/ckpt_$arch" --arch "$arch" | tee -a "$out/log.txt"
-"$bench" --write_video "$data/video_fast.npy" --frames "$frames" --res "$fast_res"
-"$bench" --write_video "$data/video_full.npy" --frames "$frames" --res "$full_res"
-log "checkpoint and videos in $data"
+stamp="arch $arch frames $frames res $fast_res $full_res"
+if [ "$(cat "$data/stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -f "$data/stamp"
+  "$bench" --write_checkpoint "$data/ckpt_$arch" --arch "$arch" | tee -a "$out/log.txt"
+  "$bench" --write_video "$data/video_fast.npy" --frames "$frames" --res "$fast_res"
+  "$bench" --write_video "$data/video_full.npy" --frames "$frames" --res "$full_res"
+  echo "$stamp" >"$data/stamp"
+fi
+log "checkpoint and videos in $data ($stamp)"
 
-# One step: depthd, then the reference, then the comparison, in $out/<preset>_<dtype>/.
+# One step: depthd, then the reference, then the comparison. The outputs (.npy, hundreds of MB
+# at full size) stay in $data/<preset>_<dtype>/; the JSON comes to $out/<preset>_<dtype>/.
 declare -A took
 run_step() {
-  local preset=$1 dtype=$2 dir="$out/$1_$2" video dilations refine
+  local preset=$1 dtype=$2 dir="$out/$1_$2" work="$data/$1_$2" video dilations refine
   if [ "$preset" = fast ]; then video=$data/video_fast.npy dilations=1,25 refine=0
   else video=$data/video_full.npy dilations=1,10,25 refine=10; fi
-  mkdir -p "$dir"
+  mkdir -p "$dir" "$work"
   "$bench" --checkpoint "$data/ckpt_$arch" --video "$video" --device "$device" --dtypes "$dtype" \
     --dilations "$dilations" --refine_step "$refine" --solver "$solver" --noise "$noise" \
     --runs "$runs" --warmup 1 --warmup_frames "$warmup_frames" --threads "$threads" \
-    --save "$dir" --json "$dir/depthd.json" 2>&1 | tee -a "$out/log.txt"
+    --save "$work" --json "$dir/depthd.json" 2>&1 | tee -a "$out/log.txt"
   "$python" "$here/rollingdepth_ref/run_reference.py" --ref "$ref" --checkpoint "$data/ckpt_$arch" \
     --frames "$video" --preset "$preset" --dtype "$dtype" --device "$device" --runs "$runs" \
     --warmup 1 --warmup_frames "$warmup_frames" --threads "$threads" \
     ${COALIGN_ITERATIONS:+--coalign_iterations "$COALIGN_ITERATIONS"} \
-    --text_embedding "$dir/text_embedding.npy" --out "$dir" 2>&1 | grep -v "^\s*$" | tee -a "$out/log.txt"
-  "$python" "$here/rollingdepth_ref/compare.py" "$dir" --json "$dir/compare.json" 2>&1 | tee -a "$out/log.txt"
+    --text_embedding "$work/text_embedding.npy" --out "$work" 2>&1 | grep -v "^\s*$" | tee -a "$out/log.txt"
+  cp "$work/reference.json" "$dir/"
+  "$python" "$here/rollingdepth_ref/compare.py" "$work" --json "$dir/compare.json" 2>&1 | tee -a "$out/log.txt"
 }
 for step in $steps; do
   preset=${step%%:*} dtype=${step##*:}
@@ -105,7 +114,7 @@ for step in $steps; do
   estimate=0
   for seen in "${!took[@]}"; do [ "${seen%%:*}" = "$preset" ] && estimate=${took[$seen]}; done
   if [ "$estimate" = 0 ] && [ "$preset" = full ] && [ -n "${took[fast:fp16]:-}" ]; then
-    estimate=$(( took[fast:fp16] * 6 ))
+    estimate=$(( took[fast:fp16] * ${FULL_FACTOR:-4} ))
   fi
   if [ "$(left)" -lt "$estimate" ] || [ "$(left)" -lt 20 ]; then
     log "skipped $step: $(left) s left, about $estimate s needed"

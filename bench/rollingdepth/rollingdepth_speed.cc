@@ -215,8 +215,9 @@ torch::Tensor InBatches(const torch::Tensor& x, int batch, Call call) {
 }
 
 // One run of the method on `video`; errors abort the benchmark.
+// The snippet predictions are copied out only with `keep_snippets` (for --save).
 Times RunVideo(diffusion::RollingDepthNet& net, const torch::Tensor& video,
-               const Settings& settings, Outputs* outputs) {
+               const Settings& settings, Outputs* outputs, bool keep_snippets) {
   const torch::Device device = net.device();
   const int n = static_cast<int>(video.size(0)), h = static_cast<int>(video.size(2)),
             w = static_cast<int>(video.size(3));
@@ -299,6 +300,9 @@ Times RunVideo(diffusion::RollingDepthNet& net, const torch::Tensor& video,
     std::cerr << "note: non-finite outputs (random weights)\n";
 
   outputs->snippets.clear();
+  outputs->coaligned = merged * 2 - 1;
+  outputs->depth = final_depth.contiguous();
+  if (!keep_snippets) return t;
   for (size_t g = 0; g < plan->groups.size(); ++g) {
     const SnippetGroup& group = plan->groups[g];
     torch::Tensor s =
@@ -312,8 +316,6 @@ Times RunVideo(diffusion::RollingDepthNet& net, const torch::Tensor& video,
     }
     outputs->snippets.push_back(s);
   }
-  outputs->coaligned = merged * 2 - 1;
-  outputs->depth = final_depth.contiguous();
   return t;
 }
 
@@ -448,14 +450,15 @@ int main(int argc, char** argv) {
       }
       net->SetChannelsLast(layout == "channels_last");
       Outputs outputs;
+      const bool keep = !absl::GetFlag(FLAGS_save).empty();
       const int warm = absl::GetFlag(FLAGS_warmup_frames);
       const torch::Tensor warm_video = warm > 0 && warm < frames ? video.narrow(0, 0, warm) : video;
       for (int r = 0; r < absl::GetFlag(FLAGS_warmup); ++r)
-        RunVideo(*net, warm_video, settings, &outputs);
+        RunVideo(*net, warm_video, settings, &outputs, /*keep_snippets=*/false);
       ResetPeak(device);
       std::vector<Times> runs;
       for (int r = 0; r < absl::GetFlag(FLAGS_runs); ++r)
-        runs.push_back(RunVideo(*net, video, settings, &outputs));
+        runs.push_back(RunVideo(*net, video, settings, &outputs, keep));
       Times median;
       for (const auto& s : stages) {
         std::vector<double> v;
