@@ -1,6 +1,5 @@
 #include "core/model/rollingdepth_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
 #include <deque>
@@ -116,11 +115,10 @@ class RollingDepthVideo final : public ModelVideo {
       c10::InferenceMode inference;
       torch::Tensor latents = model_.net().EncodeRgb(rgb);
       if (!noise_.defined()) {
-        // Drawn on the CPU, so every device gets the same noise for a seed; kept on the device.
-        auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed_));
-        noise_ = torch::randn({latents.size(1), latents.size(2), latents.size(3)}, generator,
-                              torch::kFloat32)
-                     .to(latents.device());
+        // Kept on the device, in the dtype it was drawn in (options().noise_source).
+        noise_ = diffusion::DrawNoise(latents.size(1), latents.size(2), latents.size(3),
+                                      static_cast<uint64_t>(seed_), model_.options().noise_source,
+                                      latents.device(), latents.scalar_type());
       }
       for (int64_t i = 0; i < latents.size(0); ++i) latents_.push_back(latents[i]);
       return latents.size(0);

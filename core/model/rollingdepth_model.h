@@ -16,6 +16,9 @@ namespace depthd {
 struct RollingDepthOptions {
   int max_vae_bs = 4;     // frames per VAE call (the reference's max_vae_bs)
   int denoise_steps = 1;  // initial inference steps per snippet (RollingDepth: 1)
+  // kCpu: one noise for a seed on every device. kModelDevice: drawn on the model's device in its
+  // dtype, as run_video.py does, so a GPU run reproduces the reference's noise for a seed.
+  diffusion::NoiseSource noise_source = diffusion::NoiseSource::kCpu;
 };
 
 class RollingDepthModel : public DepthModel {

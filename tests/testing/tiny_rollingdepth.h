@@ -22,6 +22,10 @@ struct TinyCheckpointOptions {
   bool vae_in_fp16 = true;           // exercise the F16 -> F32 conversion
   bool text_keys_unprefixed = false; // CLIP keys without "text_model." (as transformers 5 saves)
   std::string prediction_type = "v_prediction";
+  // RollingDepth's full size instead of the tiny configs: the SD 2 UNet with 8 input channels,
+  // the SD VAE, a CLIP-H-width text encoder (bench_rollingdepth --write_checkpoint).
+  bool full_size = false;
+  bool all_in_fp16 = false;  // store every weight as F16 (halves a full-size checkpoint)
 };
 
 // The tiny configs, as the JSON text of each file.
@@ -29,6 +33,9 @@ std::string TinyUNetConfigJson();
 std::string TinyVaeConfigJson();
 std::string TinyTextEncoderConfigJson();
 std::string TinySchedulerConfigJson(const std::string& prediction_type);
+std::string FullUNetConfigJson();
+std::string FullVaeConfigJson();
+std::string FullTextEncoderConfigJson();
 
 // model_index.json, {unet,vae,text_encoder,scheduler,tokenizer}/... under `dir`.
 absl::Status WriteTinyRollingDepth(const std::string& dir, const TinyCheckpointOptions& options = {});

@@ -1,9 +1,11 @@
 #include "core/model/diffusion/rollingdepth.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -61,25 +63,24 @@ absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir
   return config;
 }
 
-absl::StatusOr<std::vector<std::vector<int>>> RefineSnippets(int frames, int snippet_length,
-                                                             int start_dilation, int step,
-                                                             int steps) {
-  if (snippet_length < 1 || frames < snippet_length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refinement needs at least refine_snippet_len (", snippet_length, ") frames; the video has ",
-        frames));
+torch::Tensor DrawNoise(int64_t channels, int64_t height, int64_t width, uint64_t seed,
+                        NoiseSource source, torch::Device device, torch::ScalarType dtype) {
+  const std::vector<int64_t> shape = {channels, height, width};
+  if (source == NoiseSource::kCpu || device.is_cpu()) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const torch::ScalarType drawn = source == NoiseSource::kCpu ? torch::kFloat32 : dtype;
+    return torch::randn(shape, generator, torch::TensorOptions().dtype(drawn)).to(device);
   }
-  const int gap_start = std::max(0, start_dilation - 1);
-  int gap = static_cast<int>((1.0 - static_cast<double>(step) / steps) * gap_start);
-  gap = std::min(gap, frames / snippet_length - 1);
-  const int window = (snippet_length - 1) * (gap + 1) + 1;
-  std::vector<std::vector<int>> snippets;
-  for (int start = 0; start + window <= frames; ++start) {
-    std::vector<int> snippet;
-    for (int f = start; f < start + window; f += gap + 1) snippet.push_back(f);
-    snippets.push_back(std::move(snippet));
+  // A fresh generator of the device, as torch.Generator(device=...): a copy of the default one
+  // (so no CUDA header is needed here), reseeded, which also resets its offset.
+  at::Generator device_default = at::globalContext().defaultGenerator(device);
+  at::Generator generator;
+  {
+    std::lock_guard<std::mutex> lock(device_default.mutex());
+    generator = device_default.clone();
   }
-  return snippets;
+  generator.set_current_seed(seed);
+  return torch::randn(shape, generator, torch::TensorOptions().dtype(dtype).device(device));
 }
 
 RollingDepthNet::RollingDepthNet(RollingDepthConfig config, std::shared_ptr<UNet> unet,
@@ -205,12 +206,10 @@ absl::StatusOr<torch::Tensor> RollingDepthNet::Refine(const torch::Tensor& rgb_l
   }
   const int frames = static_cast<int>(rgb_latents.size(0));
   // Validate every step's snippets before spending compute.
-  std::vector<std::vector<std::vector<int>>> plan;
-  for (size_t i = 0; i < timesteps.size(); ++i) {
-    DEPTHD_ASSIGN_OR_RETURN(auto snippets,
-                            RefineSnippets(frames, options.snippet_length, options.start_dilation,
-                                           static_cast<int>(i), static_cast<int>(timesteps.size())));
-    plan.push_back(std::move(snippets));
+  DEPTHD_ASSIGN_OR_RETURN(const auto plan, RefinePlan(frames, options));
+  if (plan.size() != timesteps.size()) {
+    return absl::InternalError(absl::StrCat("refinement plans ", plan.size(), " steps for ",
+                                            timesteps.size(), " timesteps"));
   }
   const int batch = std::max(1, options.batch_size);
   bool cancelled = false;

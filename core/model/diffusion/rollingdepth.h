@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model/diffusion/ddim.h"
+#include "core/model/diffusion/refine_plan.h"
 #include "core/model/diffusion/unet.h"
 #include "core/model/diffusion/vae.h"
 #include "core/model/refine_options.h"
@@ -29,12 +30,19 @@ struct RollingDepthConfig {
 // Reads model_index.json, unet/, vae/, scheduler/ configs of a checkpoint folder.
 absl::StatusOr<RollingDepthConfig> ReadRollingDepthConfig(const std::string& dir);
 
-// Frame indices of the snippets of refinement step `step` of `steps`: the dilation falls
-// linearly from `start_dilation` to 1 (as the reference's get_snippet_indice), capped so that
-// a snippet fits the video. INVALID_ARGUMENT when the video is shorter than one snippet.
-absl::StatusOr<std::vector<std::vector<int>>> RefineSnippets(int frames, int snippet_length,
-                                                             int start_dilation, int step,
-                                                             int steps);
+// Where the video's shared initial noise latent is drawn.
+enum class NoiseSource {
+  kCpu,          // LibTorch's CPU generator in float32: one noise for a seed on every device
+  kModelDevice,  // a generator of the model's device, in the model's dtype: the reference's
+};
+
+// The noise latent [channels, height, width] for `seed`, on `device`. kModelDevice draws as
+// run_video.py does (torch.Generator(device=device).manual_seed(seed), then torch.randn(...,
+// device=device, dtype=pipe.dtype)), so that on a GPU the same seed gives the reference's
+// noise; kCpu draws float32 on the CPU and moves it (the same as kModelDevice for a CPU model in
+// float32). Returned in the dtype it was drawn in.
+torch::Tensor DrawNoise(int64_t channels, int64_t height, int64_t width, uint64_t seed,
+                        NoiseSource source, torch::Device device, torch::ScalarType dtype);
 
 class RollingDepthNet {
  public:

@@ -169,19 +169,39 @@ TEST_F(RollingDepthCheckpointTest, TextEncoderKeysWithOrWithoutTheirPrefixGiveOn
   EXPECT_TRUE(torch::equal(*prefixed, *plain));
 }
 
-TEST_F(RollingDepthCheckpointTest, RefinementSnippetsFollowTheReference) {
-  // 10 frames, snippet 3, start dilation 6, 5 steps: gaps int((1 - i/5) * 5) = 5, 4, 3, 2, 0
-  // (the last is 0.999... in floating point, as in the reference), capped at 10/3 - 1 = 2.
-  auto first = diffusion::RefineSnippets(10, 3, 6, 0, 5);
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->front(), (std::vector<int>{0, 3, 6}));
-  EXPECT_EQ(first->size(), 4u);
-  auto last = diffusion::RefineSnippets(10, 3, 6, 4, 5);
-  EXPECT_EQ(last->front(), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ(last->back(), (std::vector<int>{7, 8, 9}));
-  auto middle = diffusion::RefineSnippets(10, 3, 6, 3, 5);
-  EXPECT_EQ(middle->front(), (std::vector<int>{0, 3, 6}));
-  EXPECT_FALSE(diffusion::RefineSnippets(2, 3, 6, 0, 5).ok());
+TEST_F(RollingDepthCheckpointTest, RefinementWithoutCapRefusesAShortVideoBeforeAnyStep) {
+  // The snippet lists themselves are in refine_snippets_test.cc. Here the model: with
+  // cap_dilation off (the paper preset) a start dilation of 6 needs 18 frames; 12 are refused
+  // with INVALID_ARGUMENT, not refined with a silently lowered dilation. With the cap, the same
+  // video refines (from dilation min(6, 12 / 3 - 1) = 3).
+  ASSERT_TRUE(testing::WriteTinyRollingDepth(dir_.string()).ok());
+  auto model = Load(dir_);
+  ASSERT_TRUE(model.ok()) << model.status();
+  constexpr int kFrames = 12;
+  auto video = (*model)->NewVideo(8, 10, /*seed=*/3);
+  ASSERT_TRUE(video.ok()) << video.status();
+  torch::manual_seed(2);
+  ASSERT_TRUE((*video)->AddFrames(torch::rand({kFrames, 3, 8, 10}) * 2 - 1, 0).ok());
+  const torch::Tensor coaligned = torch::rand({kFrames, 1, 8, 10}) * 2 - 1;
+  RefineOptions options;
+  options.refine_step = 10;
+  options.start_dilation = 6;
+  options.cap_dilation = false;
+  bool polled = false;
+  options.cancelled = [&] {
+    polled = true;
+    return false;
+  };
+  auto refused = (*video)->Refine(coaligned, options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("need at least 18 frames"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("the video has 12"));
+  EXPECT_FALSE(polled);  // refused before the first refinement step
+  options.cap_dilation = true;
+  auto refined = (*video)->Refine(coaligned, options);
+  ASSERT_TRUE(refined.ok()) << refined.status();
+  EXPECT_EQ(refined->sizes(), (std::vector<int64_t>{kFrames, 1, 8, 10}));
+  EXPECT_TRUE(polled);
 }
 
 TEST_F(RollingDepthCheckpointTest, MissingWeightIsNamed) {
