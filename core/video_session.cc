@@ -17,6 +17,7 @@
 #include "core/depth_normalizer.h"
 #include "core/media/resize.h"
 #include "core/model/depth_model.h"
+#include "core/model/diffusion/refine_plan.h"
 #include "core/model/torch_call.h"
 #include "core/snippet_depths.h"
 #include "core/snippet_plan.h"
@@ -187,10 +188,15 @@ class VideoSession::Impl {
     if (finished_) return absl::OkStatus();
     if (frames_in_ == 0) return absl::InvalidArgumentError("the video has no frames");
     DEPTHD_ASSIGN_OR_RETURN(SnippetPlan plan, PlanSnippets(frames_in_, opt_.pipeline.snippets));
-    if (opt_.pipeline.refine_step > 0 && frames_in_ < opt_.pipeline.refine_snippet_len) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "refinement needs at least refine_snippet_len (", opt_.pipeline.refine_snippet_len,
-          ") frames; the video has ", frames_in_));
+    if (opt_.pipeline.refine_step > 0) {
+      // The refinement's snippets, as the reference plans them, or a clear refusal (cap_dilation
+      // off on a video too short for refine_start_dilation) before any compute.
+      RefineOptions refine;
+      refine.refine_step = opt_.pipeline.refine_step;
+      refine.snippet_length = opt_.pipeline.refine_snippet_len;
+      refine.start_dilation = opt_.pipeline.refine_start_dilation;
+      refine.cap_dilation = opt_.pipeline.snippets.cap_dilation;
+      DEPTHD_RETURN_IF_ERROR(diffusion::RefinePlan(frames_in_, refine).status());
     }
     for (size_t g = 0; g < groups_.size(); ++g) {
       if (groups_[g].dilation == 0) groups_[g].dilation = plan.groups[g].dilation;
@@ -494,6 +500,7 @@ class VideoSession::Impl {
     params.refine_step = opt_.pipeline.refine_step;
     params.snippet_length = opt_.pipeline.refine_snippet_len;
     params.start_dilation = opt_.pipeline.refine_start_dilation;
+    params.cap_dilation = opt_.pipeline.snippets.cap_dilation;
     params.batch_size = opt_.pipeline.batch_size;
     params.cancelled = opt_.cancelled;
     absl::StatusOr<torch::Tensor> result;

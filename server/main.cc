@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, model, "",
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | mps");
 ABSL_FLAG(std::string, dtype, "", "fp32 | fp16 | bf16; default: fp16 on cuda/mps, fp32 on cpu");
 ABSL_FLAG(int, max_vae_bs, 4, "frames per VAE call with a RollingDepth checkpoint (lower saves GPU memory)");
+ABSL_FLAG(std::string, noise_device, "cpu",
+          "where a RollingDepth checkpoint draws its noise: cpu (one noise per seed on every "
+          "device) | model (the model's device and dtype, as the Python reference: on a GPU a seed "
+          "gives the reference's noise)");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0 = all cores");
 ABSL_FLAG(std::string, state_dir, "",
           "where the job database, uploads and results live; default: $XDG_STATE_HOME/depthd, "
@@ -191,7 +195,8 @@ int main(int argc, char** argv) {
 
   SetTorchThreads(absl::GetFlag(FLAGS_threads));
   ModelLoadOptions load{absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device),
-                        absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_max_vae_bs)};
+                        absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_max_vae_bs),
+                        absl::GetFlag(FLAGS_noise_device)};
   const std::string model_path = load.path.empty() ? DefaultModelPath() : load.path;
   auto model = LoadDepthModel(load);
   if (!model.ok()) return Fail(std::string(model.status().message()));

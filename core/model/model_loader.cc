@@ -56,11 +56,20 @@ absl::StatusOr<std::shared_ptr<DepthModel>> LoadDepthModel(const ModelLoadOption
   }
   DEPTHD_ASSIGN_OR_RETURN(const DeviceKind device, ResolveDevice(options.device));
   DEPTHD_ASSIGN_OR_RETURN(const DType dtype, ResolveDType(options.dtype, device));
+  if (options.noise_device != "cpu" && options.noise_device != "model") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--noise_device is cpu or model, not '", options.noise_device, "'"));
+  }
   std::unique_ptr<DepthModel> model;
+  if (!fs::is_directory(path, error) && options.noise_device != "cpu") {
+    return absl::InvalidArgumentError(
+        "--noise_device model is for RollingDepth checkpoints; a TorchScript model draws no noise");
+  }
   if (fs::is_directory(path, error)) {
     // A diffusers checkpoint folder: RollingDepth (prs-eth/rollingdepth-v1-0 layout).
     RollingDepthOptions rolling;
     rolling.max_vae_bs = options.max_vae_bs;
+    if (options.noise_device == "model") rolling.noise_source = diffusion::NoiseSource::kModelDevice;
     DEPTHD_ASSIGN_OR_RETURN(model, RollingDepthModel::Create(path, device, dtype, rolling));
   } else {
     DEPTHD_ASSIGN_OR_RETURN(model, TorchScriptModel::Create(path, device, dtype));

@@ -20,6 +20,9 @@ struct ModelLoadOptions {
   std::string device = "auto";
   std::string dtype;  // "" = the device's default
   int max_vae_bs = 4;  // frames per VAE call, for checkpoint folders
+  // cpu | model: where a RollingDepth checkpoint draws its noise (model: the model's device and
+  // dtype, as the Python reference does, so a seed gives the reference's noise on a GPU).
+  std::string noise_device = "cpu";
 };
 
 struct ModelInfo {
