@@ -38,6 +38,7 @@ class DepthdProcess {
   // Sends `signal`, waits for exit and returns the exit status (or -1).
   int Stop(int signal_number);
   bool running();
+  pid_t pid() const { return pid_; }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
