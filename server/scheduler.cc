@@ -248,7 +248,11 @@ void Scheduler::ScheduleLocked() {
       int open = 0;
       for (const auto& [id, running] : running_) open += running.open_ended ? 1 : 0;
       const std::shared_ptr<ActiveJob>& oldest = waiting_.begin()->second;
-      if (open >= OpenEndedSlots() || oldest->upload == nullptr || oldest->upload->bytes() == 0) break;
+      // An upload still arriving starts early only where it leaves a slot for complete ones.
+      if (open >= options_.max_active_jobs - 1 || oldest->upload == nullptr ||
+          oldest->upload->bytes() == 0) {
+        break;
+      }
       next = oldest;
       open_ended = true;
     }

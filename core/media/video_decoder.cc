@@ -71,12 +71,11 @@ int64_t SeekTo(void* opaque, int64_t offset, int whence) {
   if (whence == SEEK_CUR) {
     target = reader->position + offset;
   } else if (whence == SEEK_END) {
-    absl::StatusOr<int64_t> size = reader->source->Size();
-    if (!size.ok()) {
-      reader->error = size.status();
-      return AVERROR(EIO);
-    }
-    target = *size + offset;
+    // avio_size() falls back to this when AVSEEK_SIZE fails: while the upload is still arriving
+    // its end is unknown, and demuxers then read on as from a stream instead of waiting for it.
+    const int64_t size = reader->source->known_size();
+    if (size < 0) return AVERROR(ENOSYS);
+    target = size + offset;
   } else if (whence != SEEK_SET) {
     return AVERROR(EINVAL);
   }
@@ -245,6 +244,16 @@ absl::StatusOr<std::unique_ptr<VideoDecoder>> VideoDecoder::Open(ByteSource& sou
   s->format->max_streams = kMaxStreams;
   s->format->format_whitelist = av_strdup(absl::StrJoin(AllowedContainerFormats(), ",").c_str());
   s->format->protocol_whitelist = av_strdup("none");
+  // A short analysis: the containers allowed carry their streams' parameters in their headers,
+  // and an upload still arriving should not wait for seconds of video before its first frame.
+  s->format->probesize = 1 << 20;
+  s->format->max_analyze_duration = AV_TIME_BASE / 2;
+  // While an MP4 is still arriving, its header is read up to the first media data rather than
+  // through every fragment to the end (the fragment index is not needed: frames are read in
+  // order), so a fragmented MP4 decodes as it comes.
+  if (source.known_size() < 0 && absl::StrContains(format->name, "mp4")) {
+    s->format->flags |= AVFMT_FLAG_IGNIDX;
+  }
   rc = avformat_open_input(&s->format, nullptr, format, nullptr);
   if (rc < 0) return s->Failure(rc, "reading the container");  // frees s->format on failure
 

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -154,6 +157,97 @@ TEST_F(VideoDecoderTest, TruncatedFilesAreErrors) {
   EXPECT_FALSE(cut_mp4.ok());
   if (cut.ok()) {
     EXPECT_LT(cut->num_frames(), 40);
+  }
+}
+
+}  // namespace
+}  // namespace depthd
+
+namespace depthd {
+namespace {
+
+// Bytes that arrive over time: reads past what has arrived wait, as the server's spool does.
+class ArrivingBytes : public ByteSource {
+ public:
+  explicit ArrivingBytes(std::string bytes) : bytes_(std::move(bytes)) {}
+  void Release(size_t n) {
+    absl::MutexLock lock(&mu_);
+    available_ = std::min(bytes_.size(), n);
+  }
+  absl::StatusOr<size_t> ReadAt(int64_t offset, char* dst, size_t n) override {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return static_cast<size_t>(offset) < available_ || available_ == bytes_.size();
+    };
+    mu_.Await(absl::Condition(&ready));
+    if (static_cast<size_t>(offset) >= available_) return 0;
+    const size_t count = std::min(n, available_ - static_cast<size_t>(offset));
+    std::memcpy(dst, bytes_.data() + offset, count);
+    return count;
+  }
+  absl::StatusOr<int64_t> Size() override {
+    absl::MutexLock lock(&mu_);
+    auto whole = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return available_ == bytes_.size(); };
+    mu_.Await(absl::Condition(&whole));
+    return static_cast<int64_t>(bytes_.size());
+  }
+  int64_t known_size() const override {
+    absl::MutexLock lock(&mu_);
+    return available_ == bytes_.size() ? static_cast<int64_t>(bytes_.size()) : -1;
+  }
+
+ private:
+  const std::string bytes_;
+  mutable absl::Mutex mu_;
+  size_t available_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Matroska, MPEG-TS and fragmented MP4 give their first frames while most of the file has not
+// arrived; an MP4 with its index at the end gives them all once it has.
+TEST_F(VideoDecoderTest, ProgressiveContainersDecodeAsBytesArrive) {
+  struct Case {
+    std::string name, args;
+    bool progressive;
+  };
+  const std::vector<Case> cases = {
+      {"p.mkv", "-c:v mjpeg", true},
+      {"p.ts", "-c:v mpeg2video", true},
+      {"p.mp4", "-c:v mpeg4 -movflags frag_keyframe+empty_moov", true},
+      {"q.mp4", "-c:v mpeg4", false},
+  };
+  for (const Case& c : cases) {
+    ArrivingBytes source(Encode(c.name, c.args, 200, "64x48"));
+    const size_t total = fs::file_size(dir_ / c.name);
+    source.Release(total / 3);
+    absl::Mutex mu;
+    int frames = 0;
+    bool done = false;
+    absl::Status status;
+    std::thread decoder([&] {
+      auto opened = VideoDecoder::Open(source, 1 << 20, c.name);
+      absl::Status result = opened.status();
+      while (result.ok()) {
+        auto frame = (*opened)->Next();
+        if (!frame.ok()) result = frame.status();
+        if (!frame.ok() || frame->empty()) break;
+        absl::MutexLock lock(&mu);
+        ++frames;
+      }
+      absl::MutexLock lock(&mu);
+      status = result;
+      done = true;
+    });
+    bool early = false;
+    {
+      absl::MutexLock lock(&mu);
+      auto some = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return frames > 0 || done; };
+      early = mu.AwaitWithTimeout(absl::Condition(&some), absl::Seconds(c.progressive ? 20 : 1)) && frames > 0;
+    }
+    EXPECT_EQ(early, c.progressive) << c.name;
+    source.Release(total);
+    decoder.join();
+    EXPECT_TRUE(status.ok()) << c.name << ": " << status;
+    EXPECT_EQ(frames, 200) << c.name;
   }
 }
 
