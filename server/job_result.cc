@@ -181,6 +181,10 @@ void JobResult::Remove(const absl::Status& why) {
     summary_.reset();
   }
   if (!in_memory()) {
+    // Emptied as well as removed, so the space is free while a reader still holds the file.
+    if (::ftruncate(fd_, 0) != 0) {
+      // remove_all below still takes the names
+    }
     std::error_code error;
     fs::remove_all(dir_, error);
   }

@@ -186,7 +186,13 @@ void UploadSpool::Wake() {
   ++wakes_;
 }
 
-void UploadSpool::Remove() { ::unlink(path_.c_str()); }
+void UploadSpool::Remove() {
+  // Emptied as well as unlinked: the space is free at once, even while someone holds the file.
+  if (::ftruncate(fd_, 0) != 0) {
+    // Nothing more to do: the unlink below still removes the name.
+  }
+  ::unlink(path_.c_str());
+}
 
 int64_t UploadSpool::bytes() const {
   absl::MutexLock lock(&mu_);
