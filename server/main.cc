@@ -287,7 +287,9 @@ int main(int argc, char** argv) {
             << absl::FormatDuration(grace) << ")" << std::endl;
   (*grpc_server)->SetServing(false);
   service.StartDraining();
+  const absl::Time drain_end = absl::Now() + grace;
   const bool stopped = scheduler.Drain(grace);
+  context.AwaitDeliveries(drain_end);  // finished jobs' frames still on their way to clients
   context.AbortAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "depthd is shutting down"));
   (*grpc_server)->Shutdown(absl::Now() + absl::Milliseconds(300));
   if (!stopped) {

@@ -25,6 +25,10 @@ template <typename Reactor>
 class ResponseStream : public Reactor, public Abortable {
  public:
   void Abort(const grpc::Status& status) override { End(status, /*cancel_write=*/true); }
+  bool Delivering() const override {
+    absl::MutexLock lock(&mu_);
+    return !done_ && !finished_ && cursor_ && cursor_->result()->complete();
+  }
 
   void OnWriteDone(bool ok) override {
     std::optional<grpc::Status> end;

@@ -126,7 +126,10 @@ absl::Status Scheduler::UploadCompleted(const std::shared_ptr<ActiveJob>& job, i
 }
 
 void Scheduler::UploadFailed(const std::shared_ptr<ActiveJob>& job, const absl::Status& why) {
-  if (job->upload) job->upload->Abandon(why);
+  if (job->upload) {
+    job->upload->Abandon(why);
+    job->upload->Remove();  // a failed upload is never resumed: its space is free at once
+  }
   if (job->input) job->input->Abandon(why);
   absl::MutexLock lock(&mu_);
   if (running_.contains(job->id)) {

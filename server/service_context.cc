@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/job_state.h"
 
 namespace depthd::server {
@@ -105,6 +106,19 @@ void ServiceContext::AbortAll(const grpc::Status& status) {
     }
   }
   for (auto& stream : open) stream->Abort(status);
+}
+
+void ServiceContext::AwaitDeliveries(absl::Time deadline) {
+  auto delivering = [this] {
+    absl::MutexLock lock(&streams_mu_);
+    for (auto& [handle, weak] : streams_) {
+      const std::shared_ptr<Abortable> stream = weak.lock();
+      if (stream && stream->Delivering()) return true;
+    }
+    return false;
+  };
+  // Streams end on the completion queue's threads; a short poll keeps this free of their locks.
+  while (delivering() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
 }
 
 }  // namespace depthd::server

@@ -43,6 +43,8 @@ class Abortable {
  public:
   virtual ~Abortable() = default;
   virtual void Abort(const grpc::Status& status) = 0;
+  // Still writing a result that is complete (a drain waits for these).
+  virtual bool Delivering() const { return false; }
 };
 
 struct ServiceContext {
@@ -75,6 +77,8 @@ struct ServiceContext {
   int Register(std::weak_ptr<Abortable> stream);
   void Unregister(int handle);
   void AbortAll(const grpc::Status& status);
+  // Waits until no stream is still writing a complete result, or until `deadline`.
+  void AwaitDeliveries(absl::Time deadline);
 
  private:
   absl::Mutex streams_mu_;
