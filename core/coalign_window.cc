@@ -264,4 +264,42 @@ int64_t WindowedCoalignment::bytes() const {
   return total;
 }
 
+absl::Status CoalignWindowedStream(const SnippetPlan& plan, int height, int width,
+                                   const WindowOptions& options, const SnippetSource& source,
+                                   const FrameSink& sink, WindowStats* stats) {
+  std::vector<int> lengths;
+  int span = 0;
+  std::vector<std::vector<std::pair<int, int>>> ending(plan.num_frames);
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    const SnippetGroup& group = plan.groups[g];
+    lengths.push_back(group.snippet_length);
+    span = std::max(span, (group.snippet_length - 1) * group.dilation);
+    for (size_t i = 0; i < group.snippets.size(); ++i) {
+      ending[group.snippets[i].back()].emplace_back(static_cast<int>(g), static_cast<int>(i));
+    }
+  }
+  WindowedCoalignment window(height, width, lengths, options);
+  const int64_t pixels = static_cast<int64_t>(height) * width;
+  for (int frame = 0; frame < plan.num_frames; ++frame) {
+    for (const auto& [g, i] : ending[frame]) {
+      DEPTHD_ASSIGN_OR_RETURN(const float* depth, source(g, i));
+      DEPTHD_RETURN_IF_ERROR(window.Add(g, plan.groups[g].snippets[i], depth, width, pixels));
+    }
+    DEPTHD_RETURN_IF_ERROR(window.Advance(frame, span, false, plan.num_frames, sink));
+  }
+  DEPTHD_RETURN_IF_ERROR(window.Advance(plan.num_frames - 1, span, true, plan.num_frames, sink));
+  if (stats != nullptr) *stats = window.stats();
+  return absl::OkStatus();
+}
+
+absl::Status CoalignWindowedOffline(const SnippetDepths& depths, const WindowOptions& options,
+                                    const FrameSink& sink, WindowStats* stats) {
+  return CoalignWindowedStream(
+      depths.plan(), depths.height(), depths.width(), options,
+      [&](int group, int index) -> absl::StatusOr<const float*> {
+        return depths.Slot(group, index, 0);
+      },
+      sink, stats);
+}
+
 }  // namespace depthd

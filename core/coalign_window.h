@@ -8,6 +8,7 @@
 #define DEPTHD_CORE_COALIGN_WINDOW_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <opencv2/core.hpp>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/coalign.h"
 #include "core/merge.h"
 #include "core/snippet_depths.h"
@@ -75,6 +77,22 @@ class WindowedCoalignment {
   int next_final_ = 0;
   WindowStats stats_;
 };
+
+// A snippet's prediction on demand: snippet `index` of plan group `group`, its planes of
+// height x width floats one after another. The pointer stays valid until the next call.
+using SnippetSource = std::function<absl::StatusOr<const float*>(int group, int index)>;
+
+// The windowed co-alignment of a planned video fed as a stream produces it: snippets by the
+// frame they end on, a solve every `solve_every` frames; the aligned frames go to `sink` in
+// order. For benchmarks and tests against the global solve, and for lengths whose predictions
+// would not fit in memory together.
+absl::Status CoalignWindowedStream(const SnippetPlan& plan, int height, int width,
+                                   const WindowOptions& options, const SnippetSource& source,
+                                   const FrameSink& sink, WindowStats* stats = nullptr);
+
+// The same over predictions that are all at hand.
+absl::Status CoalignWindowedOffline(const SnippetDepths& depths, const WindowOptions& options,
+                                    const FrameSink& sink, WindowStats* stats = nullptr);
 
 }  // namespace depthd
 

@@ -30,6 +30,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/coalign.h"
+#include "core/coalign_window.h"
+#include "core/media/depth_image.h"
 #include "core/depth_metrics.h"
 #include "core/model/device.h"
 #include "core/merge.h"
@@ -57,6 +59,9 @@ ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads");
 ABSL_FLAG(bool, model_cases, true, "also run case (b) with the embedded model");
 ABSL_FLAG(std::string, videos, "../shared/videos", "folder of real videos for case (b), if present");
 ABSL_FLAG(int, model_res, 384, "processing resolution of case (b)");
+ABSL_FLAG(std::string, windows, "0,10,25,50,100",
+          "windowed scope: window lengths to run beside the global fast solve (empty skips it)");
+ABSL_FLAG(int, solve_every, 10, "windowed scope: frames between solves");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, svg, "", "write a speed-against-quality chart (SVG) here");
 
@@ -183,6 +188,82 @@ SolverRow RunSolver(const Case& c, CoalignSolver solver, int runs,
   return row;
 }
 
+std::string Opt(const std::optional<double>& v, const char* fmt = "%.4f") {
+  return v ? absl::StrFormat(fmt, *v) : std::string("-");
+}
+
+// The windowed scope beside the global fast solve: per window length, the time of
+// co-alignment and merge, the merged depth's MAE against the global one after one affine fit,
+// and, with a truth, its error against the truth relative to the global solve's.
+nlohmann::json RunWindowed(const Case& c, const std::vector<int>& windows, int solve_every,
+                           std::vector<std::string>* table) {
+  nlohmann::json rows = nlohmann::json::array();
+  auto start = Clock::now();
+  auto global = Coalign(c.depths, {});
+  if (!global.ok()) std::exit(1);
+  auto global_merged = MergeToFrames(c.depths, *global);
+  const double global_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::optional<double> global_error;
+  const double far = c.truth.empty() ? 0.0 : FarthestDepth(c.truth);
+  if (far > 0) {
+    auto accuracy = EvaluateDepth(*global_merged, c.truth);
+    if (accuracy.ok()) global_error = accuracy->mae / far;
+  }
+  table->push_back(absl::StrFormat("%-40s %-8s %10.3f %10s %10s %10s", c.name, "global",
+                                   global_seconds, "-", Opt(global_error), "1.000"));
+  for (int w : windows) {
+    WindowOptions options;
+    options.window = w;
+    options.solve_every = solve_every;
+    std::vector<cv::Mat> aligned;
+    WindowStats stats;
+    start = Clock::now();
+    absl::Status status = CoalignWindowedOffline(c.depths, options, [&](int, const cv::Mat& frame) {
+      aligned.push_back(frame.clone());
+      return absl::OkStatus();
+    }, &stats);
+    if (!status.ok()) {
+      std::cerr << "bench_coalign: windowed: " << status << "\n";
+      std::exit(1);
+    }
+    double lo = 1e30, hi = -1e30;
+    for (const cv::Mat& f : aligned) {
+      double a, b;
+      cv::minMaxLoc(f, &a, &b);
+      lo = std::min(lo, a);
+      hi = std::max(hi, b);
+    }
+    for (cv::Mat& f : aligned) NormalizeDepth(lo, hi, &f);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const double mae_vs_global = synth::AlignedMae(aligned, *global_merged);
+    std::optional<double> error, ratio;
+    if (far > 0) {
+      auto accuracy = EvaluateDepth(aligned, c.truth);
+      if (accuracy.ok()) error = accuracy->mae / far;
+      if (error && global_error && *global_error > 0) ratio = *error / *global_error;
+    }
+    table->push_back(absl::StrFormat("%-40s %-8s %10.3f %10.5f %10s %10s", c.name,
+                                     absl::StrCat("w=", w), seconds, mae_vs_global, Opt(error),
+                                     Opt(ratio, "%.3f")));
+    nlohmann::json row = {{"window", w},
+                          {"solve_every", solve_every},
+                          {"seconds", seconds},
+                          {"solves", stats.solves},
+                          {"iterations", stats.iterations},
+                          {"mae_vs_global", mae_vs_global}};
+    if (error) row["mae_vs_truth"] = *error;
+    if (ratio) row["error_ratio_to_global"] = *ratio;
+    rows.push_back(row);
+  }
+  nlohmann::json out = {{"name", c.name},
+                        {"frames", c.depths.num_frames()},
+                        {"dilations", c.dilations},
+                        {"global_seconds", global_seconds},
+                        {"windowed", rows}};
+  if (global_error) out["global_mae_vs_truth"] = *global_error;
+  return out;
+}
+
 // Speed against quality: one point per solver and synthetic case, seconds on a log axis,
 // AbsRel against the truth on the other. Written by hand so no plotting package is needed.
 std::string SpeedQualitySvg(const nlohmann::json& report) {
@@ -243,9 +324,6 @@ std::string SpeedQualitySvg(const nlohmann::json& report) {
   return svg + "</svg>\n";
 }
 
-std::string Opt(const std::optional<double>& v, const char* fmt = "%.4f") {
-  return v ? absl::StrFormat(fmt, *v) : std::string("-");
-}
 
 }  // namespace
 }  // namespace depthd
@@ -300,6 +378,19 @@ int main(int argc, char** argv) {
   table.push_back(absl::StrFormat("%-34s %-11s %10s %8s %6s %11s %10s %8s %9s %10s %9s", "case",
                                   "solver", "median_s", "iters", "conv", "objective", "mae_vs_ref",
                                   "absrel", "mae_truth", "tight_mae", "speedup"));
+
+  std::vector<int> windows;
+  for (absl::string_view w : absl::StrSplit(absl::GetFlag(FLAGS_windows), ',', absl::SkipEmpty())) {
+    windows.push_back(std::stoi(std::string(w)));
+  }
+  std::vector<std::string> windowed_table;
+  windowed_table.push_back(absl::StrFormat("%-40s %-8s %10s %10s %10s %10s", "case", "scope",
+                                           "coal+merge", "mae_vs_glb", "mae_truth", "vs_global"));
+  auto run_windowed = [&](const Case& c) {
+    if (windows.empty()) return;
+    report["windowed"].push_back(RunWindowed(c, windows, absl::GetFlag(FLAGS_solve_every), &windowed_table));
+    std::cout << windowed_table.back() << std::endl;
+  };
 
   auto run_case = [&](const Case& c, bool with_reference, int runs) {
     nlohmann::json rows = nlohmann::json::array();
@@ -368,24 +459,25 @@ int main(int argc, char** argv) {
                            absl::StrJoin(dilations, ",")),
            dilations, synth::DistortedSnippets(truth_norm, *plan, distortion), video.depth};
     run_case(c, /*with_reference=*/true, absl::GetFlag(FLAGS_runs));
+    run_windowed(c);
   }
 
   // (a') long synthetic: fast only, with time and peak memory.
   const int long_frames = absl::GetFlag(FLAGS_long_frames);
-  if (long_frames > 0) {
+  // The truth stays for the windowed comparison; each set's baseline is taken with it resident.
+  const synth::RenderedVideo long_video =
+      long_frames > 0 ? render(long_frames) : synth::RenderedVideo{};
+  for (const std::vector<int>& long_dilations :
+       long_frames > 0 ? ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets))
+                       : std::vector<std::vector<int>>{}) {
     const int64_t baseline = RssBytes();
-    std::vector<cv::Mat> long_truth;
-    {
-      synth::RenderedVideo long_video = render(long_frames);
-      long_truth = normalised(long_video.depth);
-    }
     SnippetPlanOptions plan_options;
-    const auto sets = ParseDilationSets(absl::GetFlag(FLAGS_dilation_sets));
-    plan_options.dilations = sets.empty() ? std::vector<int>{1, 25} : sets.front();
+    plan_options.dilations = long_dilations;
     auto plan = PlanSnippets(long_frames, plan_options);
-    SnippetDepths long_depths = synth::DistortedSnippets(long_truth, *plan, distortion);
-    long_truth.clear();
-    long_truth.shrink_to_fit();
+    SnippetDepths long_depths = [&] {
+      const std::vector<cv::Mat> long_truth = normalised(long_video.depth);
+      return synth::DistortedSnippets(long_truth, *plan, distortion);
+    }();
     const int64_t before = RssBytes();
     ResetPeakRss();
     const auto start = Clock::now();
@@ -405,20 +497,23 @@ int main(int argc, char** argv) {
     const double predictions = static_cast<double>(long_depths.bytes());
     const double ratio = (peak - baseline) / predictions;
     // Converged for real at this length too: the merged depth with a 100x tighter tolerance.
-    CoalignOptions tight;
-    tight.tolerance /= 100.0;
-    auto tight_result = Coalign(long_depths, tight);
-    if (!tight_result.ok()) {
-      std::cerr << "bench_coalign: " << tight_result.status() << "\n";
-      return 1;
+    double tight_mae = 0.0;
+    {
+      CoalignOptions tight;
+      tight.tolerance /= 100.0;
+      auto tight_result = Coalign(long_depths, tight);
+      if (!tight_result.ok()) {
+        std::cerr << "bench_coalign: " << tight_result.status() << "\n";
+        return 1;
+      }
+      auto merged = MergeToFrames(long_depths, *result);
+      auto tight_merged = MergeToFrames(long_depths, *tight_result);
+      if (!merged.ok() || !tight_merged.ok()) {
+        std::cerr << "bench_coalign: the long case's merge failed\n";
+        return 1;
+      }
+      tight_mae = MeanAbsDiff(*merged, *tight_merged);
     }
-    auto merged = MergeToFrames(long_depths, *result);
-    auto tight_merged = MergeToFrames(long_depths, *tight_result);
-    if (!merged.ok() || !tight_merged.ok()) {
-      std::cerr << "bench_coalign: the long case's merge failed\n";
-      return 1;
-    }
-    const double tight_mae = MeanAbsDiff(*merged, *tight_merged);
     std::cout << absl::StrFormat(
                      "long case: %d frames [%s], fast co-alignment %.3f s (%d iterations), "
                      "co-alignment + merge %.3f s; predictions %.2f GB, resident before %.2f GB, "
@@ -428,7 +523,7 @@ int main(int argc, char** argv) {
                      result->iterations, total_seconds, predictions / 1e9, before / 1e9,
                      (peak - baseline) / 1e9, ratio, result->final_loss, tight_mae)
               << std::endl;
-    report["long_case"] = {{"frames", long_frames},
+    report["long_cases"].push_back({{"frames", long_frames},
                            {"dilations", plan_options.dilations},
                            {"fast_coalign_seconds", coalign_seconds},
                            {"coalign_plus_merge_seconds", total_seconds},
@@ -438,7 +533,10 @@ int main(int argc, char** argv) {
                            {"prediction_bytes", predictions},
                            {"peak_over_baseline_bytes", peak - baseline},
                            {"peak_ratio_to_predictions", ratio},
-                           {"merged_frames", merged_frames}};
+                           {"merged_frames", merged_frames}});
+    run_windowed(Case{absl::StrFormat("synthetic %df %dx%d [%s]", long_frames, width, height,
+                                      absl::StrJoin(long_dilations, ",")),
+                      long_dilations, std::move(long_depths), long_video.depth});
   }
 
   // (b) the embedded model's own snippet predictions.
@@ -488,12 +586,15 @@ int main(int argc, char** argv) {
         }
         Case c{inputs[i].name, options->snippets.dilations, std::move(*depths), inputs[i].truth};
         run_case(c, /*with_reference=*/true, absl::GetFlag(FLAGS_runs));
+        run_windowed(c);
       }
     }
   }
 
   std::cout << "\n";
   for (const std::string& line : table) std::cout << line << "\n";
+  std::cout << "\nwindowed co-alignment beside the global fast solve:\n";
+  for (const std::string& line : windowed_table) std::cout << line << "\n";
   if (!absl::GetFlag(FLAGS_svg).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_svg)) << SpeedQualitySvg(report);
     std::cout << "wrote " << absl::GetFlag(FLAGS_svg) << "\n";
