@@ -159,7 +159,8 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ToFloat(const SafetensorsVie
   const int64_t n = view.NumElements();
   std::vector<float> out(static_cast<size_t>(n));
   if (view.dtype == "F32") {
-    std::memcpy(out.data(), view.data, view.bytes);
+    // An empty tensor ([0, 3]) has no buffer to copy into: memcpy's pointers must not be null.
+    if (view.bytes > 0) std::memcpy(out.data(), view.data, view.bytes);
   } else if (view.dtype == "F16" || view.dtype == "BF16") {
     const bool brain = view.dtype == "BF16";
     for (int64_t i = 0; i < n; ++i) {
