@@ -2,6 +2,7 @@
 // then AsFloat. Whatever the bytes, nothing crashes or allocates more than the file holds; an
 // array read back has exactly the bytes its dtype and shape need, and a float32 array written
 // with WriteNpyFloat32 reads back the same.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,11 +29,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       depthd::ReadNpy(input->Write(depthd::fuzz::Bytes(data, size)));
   if (!array.ok()) return 0;
   FUZZ_CHECK(array->data.size() <= size);
+  // Elements: 0 when any dimension is 0 (the others may then be anything), else a product that
+  // fits, since the data is in the file.
   int64_t count = 1;
+  bool overflow = false;
   for (int64_t d : array->shape) {
     FUZZ_CHECK(d >= 0);
-    count *= d;
+    overflow = overflow || __builtin_mul_overflow(count, d, &count);
   }
+  if (std::find(array->shape.begin(), array->shape.end(), 0) != array->shape.end()) count = 0;
+  FUZZ_CHECK(count == 0 || !overflow);
   absl::StatusOr<std::vector<float>> values = array->AsFloat();
   FUZZ_CHECK(values.ok());
   FUZZ_CHECK(static_cast<int64_t>(values->size()) == count);
