@@ -2,6 +2,7 @@
 // length, the JSON header, every tensor's dtype, shape and data offsets against the data), then
 // Get and ToFloat on each tensor. Whatever the bytes, nothing crashes; every tensor accepted has
 // exactly the bytes its dtype and shape need, inside the file.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -22,12 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [name, view] : (*opened)->tensors()) {
     const size_t element = depthd::SafetensorsDtypeSize(view.dtype);
     FUZZ_CHECK(element > 0);
-    int64_t elements = 1;
+    const int64_t elements = view.NumElements();
+    // Every dimension is an int64_t size whose product (the dimensions but the zeros) fits.
+    int64_t product = 1;
     for (int64_t d : view.shape) {
       FUZZ_CHECK(d >= 0);
-      elements *= d;
+      if (d != 0) FUZZ_CHECK(!__builtin_mul_overflow(product, d, &product));
     }
-    FUZZ_CHECK(view.NumElements() == elements);
+    FUZZ_CHECK(elements == (std::count(view.shape.begin(), view.shape.end(), 0) ? 0 : product));
     FUZZ_CHECK(view.bytes == static_cast<uint64_t>(elements) * element);
     FUZZ_CHECK(view.bytes <= data_bytes);
     // Every byte of the tensor is readable (it lies in the mapping).
