@@ -1,5 +1,6 @@
 #include "core/media/image_header.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -26,6 +27,11 @@ absl::Status Damaged(const char* format, const char* what) {
 
 absl::StatusOr<ImageHeader> Sized(const char* format, int64_t width, int64_t height) {
   if (width <= 0 || height <= 0) return Damaged(format, "its header declares no pixels");
+  // No decoder takes a side beyond 2^31 - 1 (TIFF's LONG fields reach 2^32 - 1), and this keeps
+  // width * height, which every caller compares with a pixel limit, inside int64_t.
+  if (width > INT32_MAX || height > INT32_MAX) {
+    return Damaged(format, "its header declares a side of more than 2^31 - 1 pixels");
+  }
   return ImageHeader{format, width, height};
 }
 

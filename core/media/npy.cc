@@ -1,9 +1,9 @@
 #include "core/media/npy.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <regex>
-#include <sstream>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -44,6 +44,86 @@ int ItemSize(const std::string& dtype) {
   return 0;
 }
 
+// Elements of `shape`: 0 when a dimension is 0 (whatever the others), else their product. False
+// for a negative dimension or a product beyond 64 bits.
+bool ElementCount(const std::vector<int64_t>& shape, uint64_t* count) {
+  bool zero = false, overflow = false;
+  *count = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return false;
+    zero = zero || d == 0;
+    overflow = overflow || __builtin_mul_overflow(*count, static_cast<uint64_t>(d), count);
+  }
+  if (zero) *count = 0;
+  return zero || !overflow;
+}
+
+// The header's Python dict literal, as numpy.save writes it:
+// {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+struct HeaderDict {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+// The text after `'key':` (spaces skipped), or npos when the key is missing.
+size_t ValueOf(std::string_view header, std::string_view key) {
+  const std::string quoted = "'" + std::string(key) + "'";
+  size_t at = header.find(quoted);
+  if (at == std::string_view::npos) return at;
+  at = header.find_first_not_of(' ', at + quoted.size());
+  if (at == std::string_view::npos || header[at] != ':') return std::string_view::npos;
+  at = header.find_first_not_of(' ', at + 1);
+  return at == std::string_view::npos ? header.size() : at;
+}
+
+absl::StatusOr<HeaderDict> ParseHeader(std::string_view header) {
+  HeaderDict dict;
+  size_t at = ValueOf(header, "descr");
+  if (at == std::string_view::npos || at >= header.size() || header[at] != '\'') {
+    return absl::InvalidArgumentError("header has no descr");
+  }
+  const size_t end = header.find('\'', at + 1);
+  if (end == std::string_view::npos) return absl::InvalidArgumentError("header has no descr");
+  dict.descr = std::string(header.substr(at + 1, end - at - 1));
+
+  at = ValueOf(header, "fortran_order");
+  if (at == std::string_view::npos) {
+    return absl::InvalidArgumentError("header has no fortran_order");
+  }
+  if (header.substr(at, 4) == "True") {
+    dict.fortran_order = true;
+  } else if (header.substr(at, 5) != "False") {
+    return absl::InvalidArgumentError("header's fortran_order is neither True nor False");
+  }
+
+  at = ValueOf(header, "shape");
+  if (at == std::string_view::npos || at >= header.size() || header[at] != '(') {
+    return absl::InvalidArgumentError("header has no shape");
+  }
+  const size_t close = header.find(')', at);
+  if (close == std::string_view::npos) return absl::InvalidArgumentError("header has no shape");
+  // Comma-separated non-negative integers; "(3,)" has one, "()" none (a scalar).
+  const std::string_view items = header.substr(at + 1, close - at - 1);
+  for (size_t begin = 0; begin <= items.size();) {
+    size_t comma = items.find(',', begin);
+    if (comma == std::string_view::npos) comma = items.size();
+    std::string_view item = items.substr(begin, comma - begin);
+    begin = comma + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    int64_t d = 0;
+    const auto [rest, error] = std::from_chars(item.data(), item.data() + item.size(), d);
+    if (error != std::errc() || rest != item.data() + item.size() || d < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("header's shape has '", std::string(item), "', not a size"));
+    }
+    dict.shape.push_back(d);
+  }
+  return dict;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<float>> NpyArray::AsFloat() const {
@@ -76,9 +156,13 @@ absl::Status WriteNpyFloat32(const std::string& path, const float* data,
   if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
   const std::string header = Header("<f4", shape, /*pad_shape=*/false);
   out.write(header.data(), header.size());
-  int64_t count = 1;
-  for (int64_t d : shape) count *= d;
-  out.write(reinterpret_cast<const char*>(data), count * sizeof(float));
+  uint64_t count = 0;
+  if (!ElementCount(shape, &count) || count > (uint64_t{1} << 61)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot write ", path, ": shape (",
+                                                   absl::StrJoin(shape, ", "), ") is impossible"));
+  }
+  out.write(reinterpret_cast<const char*>(data),
+            static_cast<std::streamsize>(count * sizeof(float)));
   if (!out) return absl::DataLossError(absl::StrCat("short write to ", path));
   return absl::OkStatus();
 }
@@ -86,53 +170,58 @@ absl::Status WriteNpyFloat32(const std::string& path, const float* data,
 absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  char preamble[10];
-  if (!in.read(preamble, 10) || std::memcmp(preamble, kMagic, 6) != 0) {
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  auto bad = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+  };
+  char preamble[12];
+  if (file_size < 10 || !in.read(preamble, 10) || std::memcmp(preamble, kMagic, 6) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a .npy file"));
   }
-  size_t header_length;
-  if (preamble[6] == 1) {
-    header_length = static_cast<unsigned char>(preamble[8]) |
-                    (static_cast<unsigned char>(preamble[9]) << 8);
-  } else {
-    char more[2];
-    in.read(more, 2);
-    header_length = static_cast<unsigned char>(preamble[8]) |
-                    (static_cast<unsigned char>(preamble[9]) << 8) |
-                    (static_cast<unsigned char>(more[0]) << 16) |
-                    (static_cast<unsigned char>(more[1]) << 24);
+  // Version 1.0 has a 2-byte header length, 2.0 and 3.0 (UTF-8 header) a 4-byte one.
+  const int major = static_cast<unsigned char>(preamble[6]);
+  if (major < 1 || major > 3) return bad(absl::StrCat("unknown .npy format version ", major));
+  const int length_bytes = major == 1 ? 2 : 4;
+  if (length_bytes == 4 && !in.read(preamble + 10, 2)) return bad("truncated header");
+  uint64_t header_length = 0;
+  for (int i = length_bytes - 1; i >= 0; --i) {
+    header_length = (header_length << 8) | static_cast<unsigned char>(preamble[8 + i]);
+  }
+  const uint64_t header_start = 8 + length_bytes;
+  // Nothing is allocated for more than the file holds.
+  if (header_length > static_cast<uint64_t>(file_size) - header_start) {
+    return bad(absl::StrCat("the header claims ", header_length, " bytes; the file has ",
+                            static_cast<uint64_t>(file_size) - header_start,
+                            " after the preamble"));
   }
   std::string header(header_length, '\0');
-  if (!in.read(header.data(), header_length)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated header"));
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_length))) {
+    return bad("truncated header");
   }
-  std::smatch match;
   NpyArray array;
-  if (!std::regex_search(header, match, std::regex("'descr':\\s*'([^']+)'"))) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": header has no descr"));
-  }
-  array.dtype = match[1];
+  absl::StatusOr<HeaderDict> parsed = ParseHeader(header);
+  if (!parsed.ok()) return bad(std::string(parsed.status().message()));
+  HeaderDict& dict = *parsed;
+  array.dtype = std::move(dict.descr);
   if (ItemSize(array.dtype) == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": dtype ", array.dtype, " is not supported (<f4, <f2, <u2, |u1)"));
+    return bad(absl::StrCat("dtype ", array.dtype, " is not supported (<f4, <f2, <u2, |u1)"));
   }
-  if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": Fortran-ordered arrays are not supported"));
+  if (dict.fortran_order) return bad("Fortran-ordered arrays are not supported");
+  array.shape = std::move(dict.shape);
+  uint64_t count = 0;
+  const bool counted = ElementCount(array.shape, &count);
+  const uint64_t item = static_cast<uint64_t>(ItemSize(array.dtype));
+  const uint64_t data_bytes = static_cast<uint64_t>(file_size) - header_start - header_length;
+  if (!counted || count > data_bytes / item) {
+    return bad(absl::StrCat("truncated data: shape (", absl::StrJoin(array.shape, ", "), ") of ",
+                            array.dtype, " needs more than the ", data_bytes,
+                            " bytes after the header"));
   }
-  if (!std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)"))) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": header has no shape"));
-  }
-  std::stringstream dims(match[1].str());
-  std::string item;
-  int64_t count = 1;
-  while (std::getline(dims, item, ',')) {
-    if (item.find_first_not_of(' ') == std::string::npos) continue;
-    array.shape.push_back(std::stoll(item));
-    count *= array.shape.back();
-  }
-  array.data.resize(count * ItemSize(array.dtype));
-  if (!in.read(array.data.data(), array.data.size())) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated data"));
+  array.data.resize(count * item);
+  if (!in.read(array.data.data(), static_cast<std::streamsize>(array.data.size()))) {
+    return bad("truncated data");
   }
   return array;
 }

@@ -1,5 +1,6 @@
 #include "core/model/model_contract.h"
 
+#include <climits>
 #include <fstream>
 #include <sstream>
 
@@ -7,8 +8,29 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace depthd {
+namespace {
+
+// An integer field, `fallback` when absent: a JSON integer within int's range. 2.5, 1e10 or
+// 4294967299 are refused rather than truncated (or, for a double beyond int, converted with
+// undefined behaviour) into a value the sidecar never said.
+absl::StatusOr<int> IntField(const nlohmann::json& j, const char* field, int fallback) {
+  const auto it = j.find(field);
+  if (it == j.end()) return fallback;
+  const bool in_range =
+      it->is_number_unsigned()  ? it->get<uint64_t>() <= static_cast<uint64_t>(INT_MAX)
+      : it->is_number_integer() ? it->get<int64_t>() >= INT_MIN && it->get<int64_t>() <= INT_MAX
+                                : false;
+  if (!in_range) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model sidecar: field '", field, "' must be a 32-bit integer, got ", it->dump()));
+  }
+  return static_cast<int>(it->get<int64_t>());
+}
+
+}  // namespace
 
 absl::StatusOr<ModelContract> ParseModelContract(const std::string& json_text) {
   nlohmann::json j;
@@ -28,8 +50,8 @@ absl::StatusOr<ModelContract> ParseModelContract(const std::string& json_text) {
     }
     contract.name = j.at("name").get<std::string>();
     contract.format = j.at("format").get<std::string>();
-    contract.snippet_length = j.at("snippet_length").get<int>();
-    contract.size_multiple = j.value("size_multiple", 1);
+    DEPTHD_ASSIGN_OR_RETURN(contract.snippet_length, IntField(j, "snippet_length", 0));
+    DEPTHD_ASSIGN_OR_RETURN(contract.size_multiple, IntField(j, "size_multiple", 1));
     contract.output = j.value("output", std::string("affine_invariant_depth"));
     contract.supports_refine = j.value("supports_refine", false);
     contract.description = j.value("description", std::string());

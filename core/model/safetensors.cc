@@ -111,13 +111,17 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
     view.dtype = entry["dtype"].get<std::string>();
     const size_t element = SafetensorsDtypeSize(view.dtype);
     if (element == 0) return bad(absl::StrCat("tensor '", name, "' has unknown dtype ", view.dtype));
-    uint64_t elements = 1;
+    // The product of the dimensions but the zeros stays within int64_t bytes, so the shape (held
+    // as int64_t) and NumElements() are exact even when a 0 makes the tensor empty.
+    uint64_t elements = 1, nonzero = 1;
+    constexpr uint64_t kMaxBytes = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
     for (const auto& d : entry["shape"]) {
       if (!d.is_number_unsigned()) return bad(absl::StrCat("tensor '", name, "' has a bad shape"));
       const uint64_t v = d.get<uint64_t>();
-      if (v != 0 && elements > std::numeric_limits<uint64_t>::max() / v / element) {
+      if (v != 0 && nonzero > kMaxBytes / v / element) {
         return bad(absl::StrCat("tensor '", name, "' is impossibly large"));
       }
+      if (v != 0) nonzero *= v;
       elements *= v;
       view.shape.push_back(static_cast<int64_t>(v));
     }
@@ -159,7 +163,8 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ToFloat(const SafetensorsVie
   const int64_t n = view.NumElements();
   std::vector<float> out(static_cast<size_t>(n));
   if (view.dtype == "F32") {
-    std::memcpy(out.data(), view.data, view.bytes);
+    // An empty tensor ([0, 3]) has no buffer to copy into: memcpy's pointers must not be null.
+    if (view.bytes > 0) std::memcpy(out.data(), view.data, view.bytes);
   } else if (view.dtype == "F16" || view.dtype == "BF16") {
     const bool brain = view.dtype == "BF16";
     for (int64_t i = 0; i < n; ++i) {
