@@ -6,6 +6,8 @@ client threads, each with its own gRPC channel, run a mix of scenarios for T sec
 
   ok             Estimate of a small video (64-96 px, 10-30 frames)         -> OK, job SUCCEEDED
   submit         SubmitJob, WatchJob to the end, FetchResult                -> OK, job SUCCEEDED
+  live           a live Estimate of raw RGB frames (spec.live)              -> OK, job SUCCEEDED
+                 (or RESOURCE_EXHAUSTED before any job when no slot is free)
   bad_video      Estimate of bytes that are no video                         -> INVALID_ARGUMENT
   bad_spec       Estimate with a preset that does not exist                  -> INVALID_ARGUMENT
   cancel         Estimate, half the upload, CancelJob from another call       -> CANCELLED
@@ -47,13 +49,15 @@ import threading
 import time
 
 SKIP = 77
-SCENARIOS = ("ok", "submit", "bad_video", "bad_spec", "cancel", "client_cancel", "deadline")
-DEFAULT_MIX = "ok=6,submit=2,bad_video=1,bad_spec=1,cancel=1,client_cancel=1,deadline=1"
+SCENARIOS = ("ok", "submit", "live", "bad_video", "bad_spec", "cancel", "client_cancel", "deadline")
+DEFAULT_MIX = "ok=6,submit=2,live=1,bad_video=1,bad_spec=1,cancel=1,client_cancel=1,deadline=1"
 
 # The status codes each scenario's calls may end with. Anything else is a failure.
 EXPECTED = {
     "ok": {"Estimate": {"OK"}},
     "submit": {"SubmitJob": {"OK"}, "WatchJob": {"OK"}, "FetchResult": {"OK"}},
+    # A live stream needs a slot at once; without one depthd refuses it ("retry later").
+    "live": {"Estimate": {"OK", "RESOURCE_EXHAUSTED"}},
     "bad_video": {"Estimate": {"INVALID_ARGUMENT"}},
     "bad_spec": {"Estimate": {"INVALID_ARGUMENT"}},
     "cancel": {"Estimate": {"CANCELLED"}, "CancelJob": {"OK"}},
@@ -63,9 +67,12 @@ EXPECTED = {
     "cleanup": {"WatchJob": {"OK"}, "GetJob": {"OK"}, "DeleteJob": {"OK"}},
     "setup": {"GetServerInfo": {"OK"}},
 }
+# Codes with which a scenario's call may be refused before its job exists.
+REFUSALS = {"bad_spec": {"INVALID_ARGUMENT"}, "live": {"RESOURCE_EXHAUSTED"}}
 # The final job state each scenario expects (None: the call is refused before a job exists).
 EXPECTED_STATE = {
-    "ok": "JOB_STATE_SUCCEEDED", "submit": "JOB_STATE_SUCCEEDED", "bad_video": "JOB_STATE_FAILED",
+    "ok": "JOB_STATE_SUCCEEDED", "submit": "JOB_STATE_SUCCEEDED", "live": "JOB_STATE_SUCCEEDED",
+    "bad_video": "JOB_STATE_FAILED",
     "bad_spec": None, "cancel": "JOB_STATE_CANCELLED", "client_cancel": "JOB_STATE_CANCELLED",
     "deadline": "JOB_STATE_CANCELLED",
 }
@@ -133,6 +140,21 @@ def make_videos(work):
         with open(path, "rb") as f:
             videos[name] = (f.read(), frames)
     return videos
+
+
+def make_live_frames(width=96, height=72, count=24):
+    """Raw RGB frames of a gradient with a moving bar, for live jobs."""
+    frames = []
+    for f in range(count):
+        rows = []
+        for y in range(height):
+            row = bytearray()
+            for x in range(width):
+                bar = abs(x - (f * 3) % width) < 8
+                row += bytes((40 if bar else x * 255 // width, 220 if bar else y * 255 // height, 128))
+            rows.append(bytes(row))
+        frames.append(b"".join(rows))
+    return width, height, frames
 
 
 def read_metrics(address):
@@ -274,6 +296,7 @@ class Client:
         self.grpc = grpc
         self.pb2, self.pb2_grpc = env["pb2"], env["pb2_grpc"]
         self.videos = env["videos"]
+        self.live_frames = env["live_frames"]
         self.index, self.args, self.tally, self.stop_at, self.rng = index, args, tally, stop_at, rng
         options = [("grpc.max_receive_message_length", 64 << 20)]
         self.channel = grpc.insecure_channel(env["address"], options=options)
@@ -306,10 +329,10 @@ class Client:
             while time.time() < self.stop_at:
                 scenario = self.rng.choice(names)
                 started = time.time()
-                getattr(self, "scenario_" + scenario)(scenario)
+                succeeded = getattr(self, "scenario_" + scenario)(scenario)
                 with self.tally.lock:
                     self.tally.scenarios[scenario] += 1
-                    if scenario in ("ok", "submit"):
+                    if succeeded:  # latency of the jobs that succeeded (ok, submit, live)
                         self.tally.latency[scenario].append((time.time(), time.time() - started))
                 self.reap(block=False)
             self.reap(block=True)
@@ -348,6 +371,7 @@ class Client:
                         f"ok: {len(got)} frames for {frames} requested (summary "
                         f"{summary.frames if summary else None})")
         self.finish(scenario, job_id, code)
+        return code == "OK"
 
     def scenario_submit(self, scenario):
         data, frames = self.video()
@@ -377,6 +401,27 @@ class Client:
             if error is None and got != list(range(frames)):
                 self.tally.unexpected.append(f"submit: fetched frames {got[:5]}... for {frames}")
         self.finish(scenario, job_id, "OK")
+        return error is None
+
+    def scenario_live(self, scenario):
+        width, height, images = self.live_frames
+        count = self.rng.randint(16, len(images))
+        spec = self.pb2.JobSpec(processing_res=64, live=True, client_name=f"depthd_load/{self.index}")
+        requests = [self.pb2.EstimateRequest(spec=spec)] + [
+            self.pb2.EstimateRequest(frame=self.pb2.Frame(
+                raw_rgb=self.pb2.RawImage(width=width, height=height, data=images[i]), fps=24.0))
+            for i in range(count)]
+        code, responses = self.estimate(scenario, requests)
+        job_id = next((r.accepted.job_id for r in responses if r.HasField("accepted")), "")
+        got = [r.frame.index for r in responses if r.HasField("frame")]
+        if code == "OK":
+            with self.tally.lock:
+                self.tally.frames_received += len(got)
+                self.tally.received[job_id] = len(got)
+                if got != list(range(count)):
+                    self.tally.unexpected.append(f"live: frames {got[:5]}... for {count} sent")
+        self.finish(scenario, job_id, code)
+        return code == "OK"
 
     def scenario_bad_video(self, scenario):
         garbage = bytes(self.rng.getrandbits(8) for _ in range(6000))
@@ -457,7 +502,7 @@ class Client:
         if not job_id:
             with self.tally.lock:
                 self.tally.refused[OUTCOME.get(code, "failed")] += 1
-                if EXPECTED_STATE[scenario] is not None:
+                if code not in REFUSALS.get(scenario, ()):
                     self.tally.unexpected.append(f"{scenario}: no job was created ({code})")
             return
         self.pending.append((time.time() + later, scenario, job_id))
@@ -611,6 +656,7 @@ def main(argv=None):
         try:
             pb2, pb2_grpc, health_pb2, health_pb2_grpc = generate_stubs(args.proto_dir, work)
             videos = make_videos(work)
+            live_frames = make_live_frames()
         except Prerequisite as missing:
             print(f"depthd_load: SKIPPED: {missing}")
             return SKIP
@@ -618,7 +664,8 @@ def main(argv=None):
 
         server = Depthd(args.depthd, work, args.threads, args.depthd_args)
         server.wait_serving(health_pb2, health_pb2_grpc)
-        env = {"pb2": pb2, "pb2_grpc": pb2_grpc, "videos": videos, "address": server.address, "mix": mix}
+        env = {"pb2": pb2, "pb2_grpc": pb2_grpc, "videos": videos, "live_frames": live_frames,
+               "address": server.address, "mix": mix}
         tally = Tally()
         start_metrics = read_metrics(server.metrics_address)
         with grpc.insecure_channel(server.address) as channel:
