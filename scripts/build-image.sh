@@ -10,7 +10,8 @@
 #   --depthctl   the client used from outside the container (default: build/client/depthctl)
 # Environment: CCACHE_DIR (a compiler cache mounted into the build stage), JOBS (parallel
 # compiles, default: all cores), NICE (nice level of the build, default 10), BUILDAH_ISOLATION
-# (default chroot), STORAGE_DRIVER (default vfs), DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR.
+# (default chroot), STORAGE_DRIVER (e.g. vfs where the kernel refuses overlay mounts; default:
+# buildah's own, overlay as root), DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR.
 # Without a registry to pull debian:12 from, the base image is made with mmdebstrap from the
 # Debian mirror (Debian packages: buildah, mmdebstrap).
 set -euo pipefail
@@ -32,11 +33,12 @@ while [ $# -gt 0 ]; do
 done
 
 export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
-export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}
 BASE=docker.io/library/debian:12
 log() { echo "build-image: $*"; }
 fail() { echo "build-image: FAILED: $*" >&2; exit 1; }
 command -v buildah >/dev/null || fail "buildah is missing (Debian: apt-get install buildah)"
+buildah() { command buildah ${STORAGE_DRIVER:+--storage-driver "$STORAGE_DRIVER"} "$@"; }
+driver=$(buildah info | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["GraphDriverName"])')
 tmp=$(mktemp -d)
 ctr=""
 cleanup() {
@@ -68,13 +70,14 @@ if [ "$BUILD" = 1 ]; then
   fi
 
   # 2. The image. The build stage compiles the whole project: long on few cores, hence nice.
-  opts=(--network host --layers --pull=false --build-arg "BASE=$BASE" -f Dockerfile -t "$TAG")
+  # Docker format: OCI images cannot carry the HEALTHCHECK.
+  opts=(--format docker --network host --layers --pull=false --build-arg "BASE=$BASE" -f Dockerfile -t "$TAG")
   if [ -n "${CCACHE_DIR:-}" ]; then
     opts+=(--volume "$CCACHE_DIR:/ccache" --build-arg CCACHE_DIR=/ccache)
   fi
   if [ -n "${JOBS:-}" ]; then opts+=(--build-arg "JOBS=$JOBS"); fi
   start=$(date +%s)
-  log "building $TAG (buildah $(buildah --version | awk '{print $3}'), isolation $BUILDAH_ISOLATION, storage $STORAGE_DRIVER)"
+  log "building $TAG (buildah $(buildah --version | awk '{print $3}'), isolation $BUILDAH_ISOLATION, storage $driver)"
   nice -n "${NICE:-10}" buildah bud "${opts[@]}" .
   log "built $TAG in $(( $(date +%s) - start )) s"
 fi
@@ -87,9 +90,11 @@ fi
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 mport=$(free_port)
-mapfile -t entrypoint < <(buildah inspect --type image --format '{{json .OCIv1.Config.Entrypoint}}' "$TAG" |
-                          /usr/bin/python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))')
-image_user=$(buildah inspect --type image --format '{{.OCIv1.Config.User}}' "$TAG")
+buildah inspect --type image "$TAG" >"$tmp/inspect.json"
+config() { /usr/bin/python3 -c 'import json,sys; print(sys.argv[2] % json.load(open(sys.argv[1]))["OCIv1"]["config"])' "$tmp/inspect.json" "$1"; }
+mapfile -t entrypoint < <(/usr/bin/python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["OCIv1"]["config"]["Entrypoint"]))' "$tmp/inspect.json")
+image_user=$(config '%(User)s')
+log "image config: entrypoint ${entrypoint[*]}, command $(config '%(Cmd)s'), user $image_user, volumes $(config '%(Volumes)s')"
 ctr=$(buildah from --pull=false "$TAG")
 # The image declares /var/lib/depthd a volume: here a fresh folder owned by the image's user.
 mkdir -p "$tmp/state"
