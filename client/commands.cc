@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/connection.h"
 #include "client/estimate_call.h"
 #include "client/flags.h"
 #include "client/output_writer.h"
@@ -22,35 +23,6 @@
 namespace depthd::client {
 namespace {
 
-std::shared_ptr<grpc::Channel> Connect() {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(256 << 20);
-  return grpc::CreateCustomChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), arguments);
-}
-
-void ApplyTimeout(grpc::ClientContext& context) {
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (timeout > absl::ZeroDuration()) {
-    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
-  }
-}
-
-int Fail(const grpc::Status& status) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                 "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  std::cerr << "depthctl: " << (code >= 0 && code <= 16 ? kNames[code] : "ERROR") << ": "
-            << status.error_message() << "\n";
-  return 1;
-}
-
-int Fail(const absl::Status& status) {
-  std::cerr << "depthctl: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
-  return 1;
-}
-
 bool ParseInts(const std::string& text, google::protobuf::RepeatedField<int32_t>* out) {
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     int value;
@@ -60,7 +32,8 @@ bool ParseInts(const std::string& text, google::protobuf::RepeatedField<int32_t>
   return true;
 }
 
-// Only options given on the command line are set, so the server's preset decides the rest.
+}  // namespace
+
 absl::StatusOr<v1::JobSpec> SpecFromFlags() {
   v1::JobSpec spec;
   spec.set_preset(absl::GetFlag(FLAGS_preset));
@@ -88,11 +61,21 @@ absl::StatusOr<v1::JobSpec> SpecFromFlags() {
   if (absl::GetFlag(FLAGS_max_iterations) >= 0) spec.set_coalign_max_iterations(absl::GetFlag(FLAGS_max_iterations));
   if (absl::GetFlag(FLAGS_tolerance) >= 0) spec.set_coalign_tolerance(absl::GetFlag(FLAGS_tolerance));
   if (absl::GetFlag(FLAGS_patience) >= 0) spec.set_coalign_patience(absl::GetFlag(FLAGS_patience));
+  spec.set_coalign_scope(absl::GetFlag(FLAGS_scope));
+  if (absl::GetFlag(FLAGS_window) >= 0) spec.set_coalign_window(absl::GetFlag(FLAGS_window));
+  if (absl::GetFlag(FLAGS_solve_every) >= 0) spec.set_coalign_solve_every(absl::GetFlag(FLAGS_solve_every));
   const std::string encoding = absl::GetFlag(FLAGS_encoding);
   if (encoding == "float32") spec.set_depth_encoding(v1::DEPTH_ENCODING_FLOAT32);
   else if (encoding == "float16") spec.set_depth_encoding(v1::DEPTH_ENCODING_FLOAT16);
   else if (encoding == "png16") spec.set_depth_encoding(v1::DEPTH_ENCODING_PNG16);
   else return absl::InvalidArgumentError("--encoding must be float32, float16 or png16");
+  const std::string normalization = absl::GetFlag(FLAGS_normalization);
+  if (normalization == "global") spec.set_normalization(v1::NORMALIZATION_GLOBAL);
+  else if (normalization == "aligned") spec.set_normalization(v1::NORMALIZATION_ALIGNED);
+  else if (normalization == "running") spec.set_normalization(v1::NORMALIZATION_RUNNING);
+  else if (!normalization.empty()) {
+    return absl::InvalidArgumentError("--normalization must be global, aligned or running");
+  }
   spec.set_client_name("depthctl");
   return spec;
 }
@@ -104,7 +87,34 @@ std::string StageName(v1::Stage stage) {
   return name;
 }
 
-}  // namespace
+std::string DescribeJob(const v1::JobStatus& job) {
+  std::string state = v1::JobState_Name(job.state());
+  if (state.rfind("JOB_STATE_", 0) == 0) state = state.substr(10);
+  std::string result = v1::ResultState_Name(job.result());
+  if (result.rfind("RESULT_STATE_", 0) == 0) result = result.substr(13);
+  return absl::StrFormat("%s  %-9s %s %d/%d, %d frames, queue %d, result %s%s", job.job_id(), state,
+                         StageName(job.stage()), job.done(), job.total(), job.frames(),
+                         job.queue_position(), result, job.error().empty() ? "" : ", " + job.error());
+}
+
+std::string DescribeSummary(const v1::Summary& summary, double wall_seconds) {
+  std::vector<std::string> stages;
+  for (const v1::StageTime& t : summary.stage_times()) {
+    stages.push_back(absl::StrFormat("%s %.2fs", t.stage(), t.seconds()));
+  }
+  return absl::StrFormat(
+      "job %s: %d frames %dx%d (processed at %dx%d), preset %s, model %s on %s/%s\n"
+      "  stages: %s\n"
+      "  co-alignment: %s scope, %s, %d iterations, %s; dilations [%s], %d snippets\n"
+      "  wall time %.2f s (%.1f frames/s)\n",
+      summary.job_id(), summary.frames(), summary.width(), summary.height(),
+      summary.processing_width(), summary.processing_height(), summary.preset(), summary.model(),
+      summary.device(), summary.dtype(), absl::StrJoin(stages, ", "), summary.coalign_scope(),
+      summary.coalign_solver(), summary.coalign_iterations(),
+      summary.coalign_converged() ? "converged" : "not converged",
+      absl::StrJoin(summary.dilations(), ","), summary.snippets(), wall_seconds,
+      wall_seconds > 0 ? summary.frames() / wall_seconds : 0.0);
+}
 
 int RunCommand(const std::vector<std::string>& args) {
   if (args.size() != 1) {
@@ -115,6 +125,15 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!std::filesystem::exists(input)) return Fail(absl::NotFoundError("no such file: " + input));
   auto spec = SpecFromFlags();
   if (!spec.ok()) return Fail(spec.status());
+  // Frames leave the server as soon as they are final, in aligned units; the Summary's range
+  // then gives the same [0, 1] bytes as the server's own GLOBAL normalisation. PNG16 needs a
+  // range up front, so it keeps GLOBAL.
+  if (spec->normalization() == v1::NORMALIZATION_UNSPECIFIED &&
+      spec->depth_encoding() != v1::DEPTH_ENCODING_PNG16) {
+    spec->set_normalization(v1::NORMALIZATION_ALIGNED);
+  }
+  auto upload = OpenUpload(input);
+  if (!upload.ok()) return Fail(upload.status());
 
   OutputOptions output;
   output.dir = absl::GetFlag(FLAGS_out);
@@ -125,20 +144,20 @@ int RunCommand(const std::vector<std::string>& args) {
   output.png16 = absl::GetFlag(FLAGS_save_png16);
   OutputWriter writer(output);
 
-  auto stub = v1::DepthService::NewStub(Connect());
-  grpc::ClientContext context;
-  ApplyTimeout(context);
+  auto stub = ConnectService();
+  if (!stub.ok()) return Fail(stub.status());
   ProgressLine progress(absl::GetFlag(FLAGS_quiet));
   const auto start = std::chrono::steady_clock::now();
   v1::Summary summary;
-  std::string job_id;
+  bool have_summary = false;
   absl::Status write_status;
   EstimateCallbacks callbacks;
   callbacks.uploaded = [&](int64_t sent, int64_t total) { progress.Upload(sent, total); };
+  callbacks.retrying = [&](const std::string& what) { progress.Note(what); };
   callbacks.response = [&](const v1::EstimateResponse& response) {
     switch (response.payload_case()) {
       case v1::EstimateResponse::kAccepted:
-        job_id = response.accepted().job_id();
+        progress.Job(response.accepted().job_id());
         progress.Queued(response.accepted().queue_position());
         break;
       case v1::EstimateResponse::kProgress:
@@ -155,64 +174,60 @@ int RunCommand(const std::vector<std::string>& args) {
         return write_status.ok();
       case v1::EstimateResponse::kSummary:
         summary = response.summary();
+        have_summary = true;
         break;
       default:
         break;
     }
     return true;
   };
-  const grpc::Status status = RunEstimate(*stub, context, *spec, input, callbacks);
+  const grpc::Status status = RunEstimate(**stub, *spec, *upload, callbacks, absl::GetFlag(FLAGS_retry_for));
   progress.Done();
   if (!write_status.ok()) return Fail(write_status);
   if (!status.ok()) return Fail(status);
-  if (summary.frames() != writer.frames()) {
+  if (!have_summary || summary.frames() != writer.frames()) {
     return Fail(absl::DataLossError(absl::StrFormat("the server reported %d frames, %d arrived",
                                                     summary.frames(), writer.frames())));
   }
   const int start_frame = spec->has_start_frame() ? spec->start_frame() : 0;
   const int frame_count = spec->has_frame_count() ? spec->frame_count() : 0;
-  if (absl::Status s = writer.Finish(input, start_frame, frame_count); !s.ok()) return Fail(s);
+  if (absl::Status s = writer.Finish(summary, input, start_frame, frame_count); !s.ok()) return Fail(s);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  std::vector<std::string> stages;
-  for (const v1::StageTime& t : summary.stage_times()) stages.push_back(absl::StrFormat("%s %.2fs", t.stage(), t.seconds()));
-  std::cout << absl::StrFormat(
-      "job %s: %d frames %dx%d (processed at %dx%d), preset %s, model %s on %s/%s\n"
-      "  stages: %s\n"
-      "  co-alignment: %s, %d iterations, %s, loss %.6f; dilations [%s], %d snippets\n"
-      "  wall time %.2f s (%.1f frames/s)\n",
-      summary.job_id(), summary.frames(), summary.width(), summary.height(), summary.processing_width(),
-      summary.processing_height(), summary.preset(), summary.model(), summary.device(), summary.dtype(),
-      absl::StrJoin(stages, ", "), summary.coalign_solver(), summary.coalign_iterations(),
-      summary.coalign_converged() ? "converged" : "not converged", summary.coalign_final_loss(),
-      absl::StrJoin(summary.dilations(), ","), summary.snippets(), wall, summary.frames() / wall);
+  std::cout << DescribeSummary(summary, wall);
   for (const std::string& path : writer.paths()) std::cout << "  wrote " << path << "\n";
   return 0;
 }
 
 int InfoCommand() {
-  auto stub = v1::DepthService::NewStub(Connect());
+  auto stub = ConnectService();
+  if (!stub.ok()) return Fail(stub.status());
   grpc::ClientContext context;
-  ApplyTimeout(context);
+  Prepare(context);
   v1::ServerInfo info;
-  const grpc::Status status = stub->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
+  const grpc::Status status = (*stub)->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
   if (!status.ok()) return Fail(status);
+  const v1::Limits& l = info.limits();
   std::cout << absl::StrFormat(
-      "depthd %s\nmodel: %s (sha256 %s...)\n  snippet length %d, size multiple %d, output %s, refine %s\n"
-      "device: %s/%s\npresets: %s\nco-alignment solvers: %s\n"
-      "limits: upload %d bytes, %d frames, %d pixels per frame, queue %d, chunks %d bytes\n"
-      "queue: %d waiting, %d running\n",
-      info.version(), info.model().name(), info.model().sha256().substr(0, 16), info.model().snippet_length(),
+      "depthd %s%s%s\nmodel: %s (sha256 %s)\n  snippet length %d, size multiple %d, output %s, refine %s\n"
+      "device: %s/%s\npresets: %s\nco-alignment solvers: %s; default scope %s\n"
+      "limits: upload %d bytes, %d frames, %d pixels per frame, chunks %d bytes, memory %d MiB\n"
+      "  queue %d, %d jobs at once; upload idle %.0f s, write stall %.0f s; results kept %.0f h "
+      "within %d MiB\nqueue: %d waiting, %d running\n",
+      info.version(), info.tls() ? ", TLS" : "", info.authentication() ? ", tokens" : "",
+      info.model().name(), info.model().sha256(), info.model().snippet_length(),
       info.model().size_multiple(), info.model().output(), info.model().supports_refine() ? "yes" : "no",
       info.device(), info.dtype(), absl::StrJoin(info.presets(), ", "),
-      absl::StrJoin(info.coalign_solvers(), ", "), info.limits().max_upload_bytes(),
-      info.limits().max_frames(), info.limits().max_pixels(), info.limits().queue_size(),
-      info.limits().max_chunk_bytes(), info.queue_depth(), info.jobs_running());
+      absl::StrJoin(info.coalign_solvers(), ", "), info.default_coalign_scope(), l.max_upload_bytes(),
+      l.max_frames(), l.max_pixels(), l.max_chunk_bytes(), l.max_memory_bytes() >> 20, l.queue_size(),
+      l.max_active_jobs(), l.upload_idle_timeout_seconds(), l.write_stall_timeout_seconds(),
+      l.result_ttl_seconds() / 3600, l.results_max_bytes() >> 20, info.queue_depth(), info.jobs_running());
   return 0;
 }
 
 int HealthCommand() {
-  auto stub = grpc::health::v1::Health::NewStub(Connect());
+  auto channel = Connect();
+  if (!channel.ok()) return Fail(channel.status());
+  auto stub = grpc::health::v1::Health::NewStub(*channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::health::v1::HealthCheckResponse response;
@@ -231,18 +246,16 @@ int JobStatusCommand(const std::vector<std::string>& args, const char* usage, Ca
     std::cerr << "usage: " << usage << "\n";
     return 2;
   }
-  auto stub = v1::DepthService::NewStub(Connect());
+  auto stub = ConnectService();
+  if (!stub.ok()) return Fail(stub.status());
   grpc::ClientContext context;
-  ApplyTimeout(context);
+  Prepare(context);
   Request request;
   request.set_job_id(args[0]);
   v1::JobStatus job;
-  const grpc::Status status = call(*stub, &context, request, &job);
+  const grpc::Status status = call(**stub, &context, request, &job);
   if (!status.ok()) return Fail(status);
-  std::cout << absl::StrFormat("%s: %s, stage %s %d/%d, frames %d, queue position %d%s\n", job.job_id(),
-                               v1::JobState_Name(job.state()), StageName(job.stage()), job.done(), job.total(),
-                               job.frames(), job.queue_position(),
-                               job.error().empty() ? "" : ", " + job.error());
+  std::cout << DescribeJob(job) << "\n";
   return 0;
 }
 
@@ -258,6 +271,12 @@ int CancelCommand(const std::vector<std::string>& args) {
   return JobStatusCommand<v1::CancelJobRequest>(
       args, "depthctl cancel JOB_ID",
       [](auto& stub, auto* context, const auto& request, auto* job) { return stub.CancelJob(context, request, job); });
+}
+
+int DeleteCommand(const std::vector<std::string>& args) {
+  return JobStatusCommand<v1::DeleteJobRequest>(
+      args, "depthctl delete JOB_ID",
+      [](auto& stub, auto* context, const auto& request, auto* job) { return stub.DeleteJob(context, request, job); });
 }
 
 }  // namespace depthd::client

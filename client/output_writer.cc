@@ -1,14 +1,16 @@
 #include "client/output_writer.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/media/depth_image.h"
-#include "core/status_macros.h"
 #include "core/media/video_io.h"
+#include "core/media/video_writer.h"
+#include "core/status_macros.h"
 
 namespace depthd::client {
 
@@ -37,69 +39,106 @@ std::string OutputWriter::Path(const std::string& suffix) const {
   return (fs::path(options_.dir) / (options_.name + suffix)).string();
 }
 
+absl::StatusOr<int> OutputWriter::Resume() {
+  std::error_code error;
+  if (!fs::exists(Path("_pred.npy"), error)) return 0;
+  DEPTHD_ASSIGN_OR_RETURN(NpyFrameWriter npy, NpyFrameWriter::OpenAppend(Path("_pred.npy")));
+  frames_ = static_cast<int>(npy.frames_written());
+  npy_.emplace(std::move(npy));
+  DEPTHD_ASSIGN_OR_RETURN(NpyFrameFile file, NpyFrameFile::Open(Path("_pred.npy")));
+  size_ = cv::Size(file.width(), file.height());
+  return frames_;
+}
+
 absl::Status OutputWriter::Add(const v1::DepthFrame& frame) {
   if (frame.index() != frames_) {
     return absl::DataLossError(absl::StrCat("depth frame ", frame.index(), " arrived, expected ", frames_));
   }
   DEPTHD_ASSIGN_OR_RETURN(cv::Mat depth, DecodeDepthFrame(frame));
-  if (frames_ == 0) {
+  if (!npy_) {
     std::error_code error;
     fs::create_directories(options_.dir, error);
-    if (error) return absl::PermissionDeniedError(absl::StrCat("cannot create ", options_.dir, ": ", error.message()));
+    if (error) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot create ", options_.dir, ": ", error.message()));
+    }
     size_ = depth.size();
     DEPTHD_ASSIGN_OR_RETURN(NpyFrameWriter npy, NpyFrameWriter::Open(Path("_pred.npy"), depth.rows, depth.cols));
     npy_.emplace(std::move(npy));
-    paths_.push_back(Path("_pred.npy"));
-    if (options_.colorize) {
-      DEPTHD_ASSIGN_OR_RETURN(colour_, Mp4Writer::Open(Path("_Spectral_r.mp4"), size_, options_.fps));
-      paths_.push_back(Path("_Spectral_r.mp4"));
-    }
-    if (options_.png16) {
-      fs::create_directories(Path("_png16"), error);
-      paths_.push_back(Path("_png16") + "/");
-    }
   }
   if (depth.size() != size_) return absl::DataLossError("depth frames changed size mid-stream");
   DEPTHD_RETURN_IF_ERROR(npy_->Append(depth.ptr<float>()));
-  if (colour_) DEPTHD_RETURN_IF_ERROR(colour_->Write(DepthPreview(depth)));
-  if (options_.png16) {
-    DEPTHD_RETURN_IF_ERROR(WritePng16(absl::StrFormat("%s/%05d.png", Path("_png16"), frames_), depth));
-  }
   ++frames_;
   return absl::OkStatus();
 }
 
-absl::Status OutputWriter::Finish(const std::string& input, int start_frame, int frame_count) {
-  if (npy_) DEPTHD_RETURN_IF_ERROR(npy_->Close());
-  if (colour_) DEPTHD_RETURN_IF_ERROR(colour_->Close());
-  if (!options_.rgbd || frames_ == 0) return absl::OkStatus();
+absl::Status OutputWriter::Finish(const v1::Summary& summary, const std::string& input,
+                                  int start_frame, int frame_count) {
+  if (!npy_) return absl::DataLossError("no depth frame arrived");
+  DEPTHD_RETURN_IF_ERROR(npy_->Close());
+  paths_.push_back(Path("_pred.npy"));
+  DEPTHD_ASSIGN_OR_RETURN(NpyFrameFile npy, NpyFrameFile::Open(Path("_pred.npy")));
+  cv::Mat depth(size_, CV_32FC1);
+  if (summary.normalization() == v1::NORMALIZATION_ALIGNED) {
+    for (int64_t f = 0; f < npy.frames(); ++f) {
+      DEPTHD_RETURN_IF_ERROR(npy.Read(f, depth.ptr<float>()));
+      NormalizeDepth(summary.depth_min(), summary.depth_max(), &depth);
+      DEPTHD_RETURN_IF_ERROR(npy.Write(f, depth.ptr<float>()));
+    }
+  }
+  // The videos' colour range: robust percentiles over the whole video (every 7th frame).
+  std::vector<float> samples;
+  for (int64_t f = 0; f < npy.frames(); f += std::max<int64_t>(1, npy.frames() / 64)) {
+    DEPTHD_RETURN_IF_ERROR(npy.Read(f, depth.ptr<float>()));
+    const float* p = depth.ptr<float>();
+    for (size_t i = 0; i < depth.total(); i += 7) samples.push_back(p[i]);
+  }
+  double lo = 0.0, hi = 1.0;
+  if (!samples.empty()) {
+    const size_t a = samples.size() / 100, b = samples.size() - 1 - samples.size() / 100;
+    std::nth_element(samples.begin(), samples.begin() + a, samples.end());
+    lo = samples[a];
+    std::nth_element(samples.begin(), samples.begin() + b, samples.end());
+    hi = samples[b];
+  }
+  const double fps = summary.fps() > 0 ? summary.fps() : 24.0;
+
+  std::unique_ptr<Mp4Writer> colour;
+  if (options_.colorize) {
+    DEPTHD_ASSIGN_OR_RETURN(colour, Mp4Writer::Open(Path("_Spectral_r.mp4"), size_, fps));
+    paths_.push_back(Path("_Spectral_r.mp4"));
+  }
+  if (options_.png16) {
+    std::error_code error;
+    fs::create_directories(Path("_png16"), error);
+    paths_.push_back(Path("_png16") + "/");
+  }
+  for (int64_t f = 0; f < npy.frames() && (colour || options_.png16); ++f) {
+    DEPTHD_RETURN_IF_ERROR(npy.Read(f, depth.ptr<float>()));
+    if (colour) DEPTHD_RETURN_IF_ERROR(colour->Write(ColorizeRange(depth, lo, hi)));
+    if (options_.png16) {
+      DEPTHD_RETURN_IF_ERROR(WritePng16(absl::StrFormat("%s/%05d.png", Path("_png16"), f), depth));
+    }
+  }
+  if (colour) DEPTHD_RETURN_IF_ERROR(colour->Close());
+  if (!options_.rgbd || input.empty() || npy.frames() == 0) return absl::OkStatus();
 
   VideoReadOptions read;
   read.start_frame = start_frame;
-  read.frame_count = frame_count;
+  read.frame_count = frame_count > 0 ? frame_count : static_cast<int>(npy.frames());
   read.processing_res = std::max(size_.width, size_.height);
-  read.max_frames = frames_ + start_frame + 1;
-  DEPTHD_ASSIGN_OR_RETURN(VideoFrames video, ReadVideo(input, read));
-  // Depth frames are read back one at a time from the .npy just written.
-  std::ifstream npy(Path("_pred.npy"), std::ios::binary);
-  char preamble[10];
-  npy.read(preamble, 10);
-  const int header = static_cast<unsigned char>(preamble[8]) | (static_cast<unsigned char>(preamble[9]) << 8);
-  npy.seekg(10 + header);
-  cv::Mat depth(size_, CV_32FC1);
+  read.max_frames = npy.frames() + 1;
   std::unique_ptr<Mp4Writer> writer;
-  const int frames = std::min(frames_, video.num_frames());
-  for (int f = 0; f < frames; ++f) {
-    npy.read(reinterpret_cast<char*>(depth.ptr<float>()), depth.total() * sizeof(float));
-    if (!npy) return absl::DataLossError("cannot read back " + Path("_pred.npy"));
-    const cv::Mat rgb = ResizeTo(video.frames[f], size_, Resample::kBilinear);
-    const cv::Mat pair = SideBySide(rgb, depth);
-    if (!writer) {
-      DEPTHD_ASSIGN_OR_RETURN(writer, Mp4Writer::Open(Path("_rgbd.mp4"), pair.size(), options_.fps));
-      paths_.push_back(Path("_rgbd.mp4"));
-    }
-    DEPTHD_RETURN_IF_ERROR(writer->Write(pair));
-  }
+  DEPTHD_RETURN_IF_ERROR(ForEachFrame(input, read, [&](int f, const cv::Mat& rgb) -> absl::Status {
+                           if (f >= npy.frames()) return absl::OkStatus();
+                           DEPTHD_RETURN_IF_ERROR(npy.Read(f, depth.ptr<float>()));
+                           const cv::Mat pair = SideBySide(ResizeTo(rgb, size_, Resample::kBilinear),
+                                                           depth, lo, hi);
+                           if (!writer) {
+                             DEPTHD_ASSIGN_OR_RETURN(writer, Mp4Writer::Open(Path("_rgbd.mp4"), pair.size(), fps));
+                             paths_.push_back(Path("_rgbd.mp4"));
+                           }
+                           return writer->Write(pair);
+                         }).status());
   if (writer) DEPTHD_RETURN_IF_ERROR(writer->Close());
   return absl::OkStatus();
 }

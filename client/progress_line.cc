@@ -37,6 +37,13 @@ void ProgressLine::Frames(int received) {
   Draw();
 }
 
+void ProgressLine::Note(const std::string& text) {
+  if (quiet_) return;
+  std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+  last_.clear();
+  Draw(true);
+}
+
 void ProgressLine::Done() {
   if (quiet_) return;
   if (tty_ && !last_.empty()) std::fprintf(stderr, "\n");
@@ -44,7 +51,8 @@ void ProgressLine::Done() {
 
 void ProgressLine::Draw(bool force) {
   if (quiet_) return;
-  const std::string line = absl::StrFormat("%s | %s | frames %d", upload_, state_, frames_);
+  const std::string line = absl::StrFormat("%s%s | %s | frames %d", job_.empty() ? "" : "job " + job_ + "… | ",
+                                           upload_, state_, frames_);
   if (line == last_) return;
   last_ = line;
   if (tty_) {

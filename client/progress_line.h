@@ -15,6 +15,9 @@ class ProgressLine {
   void Queued(int position);
   void Stage(const std::string& stage, int64_t done, int64_t total);
   void Frames(int received);
+  void Job(const std::string& id) { job_ = id.substr(0, 8); }
+  // A line of its own (a retry, a re-attach), kept above the progress line.
+  void Note(const std::string& text);
   void Done();
 
  private:
@@ -22,7 +25,7 @@ class ProgressLine {
 
   bool tty_;
   bool quiet_;
-  std::string upload_, state_;
+  std::string upload_, state_, job_;
   int frames_ = 0;
   std::string last_;
   std::chrono::steady_clock::time_point last_plain_;

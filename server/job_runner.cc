@@ -226,6 +226,7 @@ absl::Status JobRunner::RunUnguarded(ActiveJob& job, MemoryReservation& reservat
   }
   if (!session) return filter.Empty("the upload");
   DEPTHD_RETURN_IF_ERROR(session->Finish());
+  store_->Progress(job.id, v1::STAGE_MERGE, frames_out, frames_out, frames_out);
   const PipelineSummary& summary = session->summary();
 
   v1::Summary s;

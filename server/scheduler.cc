@@ -33,10 +33,10 @@ Scheduler::Scheduler(SchedulerOptions options, JobStore* store, ResultCatalog* r
 
 Scheduler::~Scheduler() {
   Drain(absl::ZeroDuration());
+  // Runners were told to stop; each ends within a network call.
   absl::MutexLock lock(&mu_);
-  for (auto& [id, running] : running_) {
-    if (running.thread.joinable()) running.thread.detach();
-  }
+  auto all_done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return running_.empty(); };
+  mu_.Await(absl::Condition(&all_done));
   for (std::thread& thread : finished_threads_) {
     if (thread.get_id() != std::this_thread::get_id()) thread.join();
   }
@@ -185,13 +185,13 @@ int Scheduler::running() const {
 void Scheduler::EndWaitingLocked(const std::shared_ptr<ActiveJob>& job, const absl::Status& why) {
   waiting_.erase(job->seq);
   jobs_.erase(job->id);
-  (void)store_->Finish(job->id, why);
-  if (job->result) job->result->Fail(why);
-  results_->Remove(job->id, why);
   if (job->upload) {
     job->upload->Abandon(why);
     job->upload->Remove();
   }
+  if (job->result) job->result->Fail(why);
+  results_->Remove(job->id, why);
+  (void)store_->Finish(job->id, why);
 }
 
 bool Scheduler::StartLocked(const std::shared_ptr<ActiveJob>& job, bool open_ended) {
@@ -279,6 +279,8 @@ void Scheduler::RunJob(std::shared_ptr<ActiveJob> job) {
 
 void Scheduler::Finished(const std::shared_ptr<ActiveJob>& job, const absl::Status& status) {
   if (!job->requeued) {
+    // The upload goes before the end is recorded: an ended job owns no upload file.
+    if (job->upload) job->upload->Remove();
     if (status.ok()) {
       (void)store_->SetResult(job->id, job->result->in_memory() ? v1::RESULT_STATE_NONE
                                                                 : v1::RESULT_STATE_COMPLETE,
@@ -291,7 +293,6 @@ void Scheduler::Finished(const std::shared_ptr<ActiveJob>& job, const absl::Stat
       results_->Remove(job->id, status);
       (void)store_->Finish(job->id, status);
     }
-    if (job->upload) job->upload->Remove();
   }
   std::cerr << "job id=" << job->id << " outcome=" << (job->requeued ? "requeued" : Outcome(status))
             << (status.ok() ? "" : absl::StrCat(" error=\"", status.message(), "\"")) << std::endl;

@@ -205,7 +205,10 @@ absl::Status UploadReceiver::Admit(bool frames, std::vector<v1::EstimateResponse
 }
 
 absl::Status UploadReceiver::MaybeAcknowledge(bool force, std::vector<v1::EstimateResponse>* out) {
-  if (!force && received_bytes_ - acknowledged_bytes_ < kAckEveryBytes &&
+  // The first message is acknowledged at once (a client learns early that resuming works),
+  // then every 8 MiB or second.
+  const bool first = acknowledged_bytes_ == 0;
+  if (!force && !first && received_bytes_ - acknowledged_bytes_ < kAckEveryBytes &&
       absl::Now() - last_ack_ < kAckEvery) {
     return absl::OkStatus();
   }

@@ -188,4 +188,86 @@ absl::Status NpyFrameWriter::Close() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<NpyFrameFile> NpyFrameFile::Open(const std::string& path) {
+  NpyFrameFile file;
+  file.file_ = std::fopen(path.c_str(), "r+b");
+  if (!file.file_) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  file.path_ = path;
+  char preamble[10];
+  if (std::fread(preamble, 1, 10, file.file_) != 10 || std::memcmp(preamble, kMagic, 6) != 0 ||
+      preamble[6] != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a version 1 .npy file"));
+  }
+  const size_t header_length = static_cast<unsigned char>(preamble[8]) |
+                               (static_cast<unsigned char>(preamble[9]) << 8);
+  std::string header(header_length, '\0');
+  if (std::fread(header.data(), 1, header_length, file.file_) != header_length) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated header"));
+  }
+  std::smatch match;
+  long long n = 0, h = 0, w = 0;
+  if (header.find("'descr': '<f4'") == std::string::npos ||
+      !std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)")) ||
+      std::sscanf(match[1].str().c_str(), "%lld, %lld, %lld", &n, &h, &w) != 3 || n < 0 || h <= 0 ||
+      w <= 0 || h > (1 << 16) || w > (1 << 16)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not an [N, H, W] float32 array"));
+  }
+  file.data_offset_ = static_cast<int64_t>(10 + header_length);
+  file.frames_ = n;
+  file.height_ = static_cast<int>(h);
+  file.width_ = static_cast<int>(w);
+  return file;
+}
+
+NpyFrameFile::NpyFrameFile(NpyFrameFile&& other) noexcept
+    : file_(other.file_),
+      path_(std::move(other.path_)),
+      data_offset_(other.data_offset_),
+      frames_(other.frames_),
+      height_(other.height_),
+      width_(other.width_) {
+  other.file_ = nullptr;
+}
+
+NpyFrameFile::~NpyFrameFile() {
+  if (file_) std::fclose(file_);
+}
+
+absl::Status NpyFrameFile::Read(int64_t index, float* frame) const {
+  const size_t n = static_cast<size_t>(height_) * width_;
+  if (index < 0 || index >= frames_ ||
+      std::fseek(file_, data_offset_ + index * static_cast<int64_t>(n * sizeof(float)), SEEK_SET) != 0 ||
+      std::fread(frame, sizeof(float), n, file_) != n) {
+    return absl::DataLossError(absl::StrCat("cannot read frame ", index, " of ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NpyFrameFile::Write(int64_t index, const float* frame) {
+  const size_t n = static_cast<size_t>(height_) * width_;
+  if (index < 0 || index >= frames_ ||
+      std::fseek(file_, data_offset_ + index * static_cast<int64_t>(n * sizeof(float)), SEEK_SET) != 0 ||
+      std::fwrite(frame, sizeof(float), n, file_) != n) {
+    return absl::DataLossError(absl::StrCat("cannot write frame ", index, " of ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NpyFrameWriter> NpyFrameWriter::OpenAppend(const std::string& path) {
+  absl::StatusOr<NpyFrameFile> existing = NpyFrameFile::Open(path);
+  if (!existing.ok()) return existing.status();
+  NpyFrameWriter writer;
+  writer.file_ = std::fopen(path.c_str(), "r+b");
+  if (!writer.file_) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  writer.path_ = path;
+  writer.height_ = existing->height();
+  writer.width_ = existing->width();
+  writer.frames_ = existing->frames();
+  const std::string header = Header("<f4", {writer.frames_, writer.height_, writer.width_}, true);
+  const int64_t end = static_cast<int64_t>(header.size()) +
+                      writer.frames_ * writer.height_ * writer.width_ * static_cast<int64_t>(sizeof(float));
+  std::fseek(writer.file_, end, SEEK_SET);
+  return writer;
+}
+
 }  // namespace depthd

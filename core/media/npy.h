@@ -30,6 +30,8 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path);
 class NpyFrameWriter {
  public:
   static absl::StatusOr<NpyFrameWriter> Open(const std::string& path, int height, int width);
+  // Continues a file an NpyFrameWriter wrote (and closed), after its last frame.
+  static absl::StatusOr<NpyFrameWriter> OpenAppend(const std::string& path);
   NpyFrameWriter(NpyFrameWriter&& other) noexcept;
   NpyFrameWriter& operator=(NpyFrameWriter&& other) noexcept;
   ~NpyFrameWriter();
@@ -44,6 +46,29 @@ class NpyFrameWriter {
   std::string path_;
   int height_ = 0, width_ = 0;
   int64_t frames_ = 0;
+};
+
+// An [N, H, W] float32 .npy as NpyFrameWriter writes it, opened to read or rewrite its frames in
+// place (a client normalising frames it received in aligned units) or to append more (a fetch
+// that resumes).
+class NpyFrameFile {
+ public:
+  static absl::StatusOr<NpyFrameFile> Open(const std::string& path);
+  NpyFrameFile(NpyFrameFile&& other) noexcept;
+  ~NpyFrameFile();
+
+  int64_t frames() const { return frames_; }
+  int height() const { return height_; }
+  int width() const { return width_; }
+  absl::Status Read(int64_t index, float* frame) const;
+  absl::Status Write(int64_t index, const float* frame);
+
+ private:
+  NpyFrameFile() = default;
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  int64_t data_offset_ = 0, frames_ = 0;
+  int height_ = 0, width_ = 0;
 };
 
 }  // namespace depthd

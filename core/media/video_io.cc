@@ -208,6 +208,33 @@ absl::Status FrameFilter::Empty(const std::string& what) const {
 }
 
 
+absl::StatusOr<double> ForEachFrame(const std::string& path, const VideoReadOptions& options,
+                                    const std::function<absl::Status(int, const cv::Mat&)>& frame) {
+  DEPTHD_RETURN_IF_ERROR(CheckOptions(options));
+  std::error_code error;
+  const bool container = fs::is_regular_file(path, error) &&
+                         (!IsImageFile(path) || absl::EndsWith(absl::AsciiStrToLower(path), ".gif"));
+  if (!container) {
+    // Images: few enough per job to decode as a whole, as ReadVideo does.
+    DEPTHD_ASSIGN_OR_RETURN(VideoFrames video, ReadVideo(path, options));
+    for (int i = 0; i < video.num_frames(); ++i) DEPTHD_RETURN_IF_ERROR(frame(i, video.frames[i]));
+    return video.fps;
+  }
+  DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> source, FileSource(path));
+  DEPTHD_ASSIGN_OR_RETURN(std::unique_ptr<VideoDecoder> decoder,
+                          VideoDecoder::Open(*source, options.max_pixels, path));
+  FrameFilter filter(options);
+  while (true) {
+    DEPTHD_ASSIGN_OR_RETURN(cv::Mat decoded, decoder->Next(!filter.skips_next()));
+    if (decoded.empty()) break;
+    DEPTHD_ASSIGN_OR_RETURN(FrameFilter::Result kept, filter.Add(decoded, /*is_bgr=*/false));
+    if (kept.kind == FrameFilter::kDone) break;
+    if (kept.kind == FrameFilter::kKeep) DEPTHD_RETURN_IF_ERROR(frame(filter.kept() - 1, kept.rgb));
+  }
+  if (filter.kept() == 0) return filter.Empty(path);
+  return decoder->info().fps;
+}
+
 absl::StatusOr<VideoFrames> DecodeVideo(ByteSource& source, const std::string& what,
                                         const VideoReadOptions& options) {
   DEPTHD_RETURN_IF_ERROR(CheckOptions(options));

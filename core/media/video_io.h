@@ -4,6 +4,7 @@
 #define DEPTHD_CORE_MEDIA_VIDEO_IO_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,12 @@ class FrameFilter {
 // (sorted by name). INVALID_ARGUMENT for unreadable, truncated, empty or zero-frame input;
 // NOT_FOUND for a missing path; RESOURCE_EXHAUSTED when a limit is exceeded.
 absl::StatusOr<VideoFrames> ReadVideo(const std::string& path, const VideoReadOptions& options);
+
+// The frames of ReadVideo's inputs one at a time (RGB at the processing resolution), so a long
+// video never sits in memory; `frame` may stop the walk with an error. Returns the source's fps
+// (0 when it has none).
+absl::StatusOr<double> ForEachFrame(const std::string& path, const VideoReadOptions& options,
+                                    const std::function<absl::Status(int, const cv::Mat&)>& frame);
 
 // Decodes a whole container from `source`; `what` names it in messages.
 absl::StatusOr<VideoFrames> DecodeVideo(ByteSource& source, const std::string& what,

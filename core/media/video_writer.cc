@@ -86,8 +86,8 @@ absl::StatusOr<std::unique_ptr<Mp4Writer>> Mp4Writer::Open(const std::string& pa
 
 cv::Mat DepthPreview(const cv::Mat& depth) { return ColorizeSpectralR(depth); }
 
-cv::Mat SideBySide(const cv::Mat& rgb, const cv::Mat& depth) {
-  cv::Mat colour = ColorizeSpectralR(depth);
+cv::Mat SideBySide(const cv::Mat& rgb, const cv::Mat& depth, double lo, double hi) {
+  cv::Mat colour = ColorizeRange(depth, lo, hi);
   if (colour.rows != rgb.rows) {
     const int width = std::max(1, static_cast<int>(std::lround(
                                       static_cast<double>(colour.cols) * rgb.rows / colour.rows)));

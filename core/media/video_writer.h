@@ -26,8 +26,9 @@ class Mp4Writer {
 
 // Colourised depth (Spectral_r) of a CV_32FC1 [0, 1] frame, ready for Mp4Writer.
 cv::Mat DepthPreview(const cv::Mat& depth);
-// RGB | colourised depth side by side; the depth is resized to the RGB frame's height.
-cv::Mat SideBySide(const cv::Mat& rgb, const cv::Mat& depth);
+// RGB | colourised depth side by side; the depth is resized to the RGB frame's height and
+// coloured over [lo, hi] (clamped).
+cv::Mat SideBySide(const cv::Mat& rgb, const cv::Mat& depth, double lo = 0.0, double hi = 1.0);
 
 }  // namespace depthd
 

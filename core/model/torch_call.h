@@ -14,8 +14,16 @@
 namespace depthd {
 
 // LibTorch messages carry C++ backtraces; the first few hundred characters say what happened.
+// A TorchScript interpreter error puts its traceback first and the cause on its last line.
 inline std::string ShortTorchMessage(const std::exception& e) {
   std::string message = e.what();
+  if (message.find("failed in the TorchScript interpreter") != std::string::npos) {
+    const size_t end = message.find_last_not_of(" \n");
+    const size_t start = message.rfind('\n', end);
+    if (end != std::string::npos) {
+      message = message.substr(start == std::string::npos ? 0 : start + 1, end - start);
+    }
+  }
   if (message.size() > 400) message = message.substr(0, 400) + "...";
   return message;
 }
@@ -24,9 +32,10 @@ inline std::string ShortTorchMessage(const std::exception& e) {
 // client learns that a smaller job can work; anything else is INTERNAL.
 inline absl::Status TorchExceptionStatus(const std::string& what, const std::exception& e) {
   const std::string message = ShortTorchMessage(e);
+  const std::string full = e.what();
   const bool memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
-                      message.find("out of memory") != std::string::npos ||
-                      message.find("can't allocate memory") != std::string::npos;
+                      full.find("out of memory") != std::string::npos ||
+                      full.find("can't allocate memory") != std::string::npos;
   if (memory) {
     return absl::ResourceExhaustedError(absl::StrCat(what, " ran out of memory: ", message));
   }

@@ -90,6 +90,16 @@ DepthdProcess::DepthdProcess(std::vector<std::string> extra_args, const DepthdPr
   std::vector<std::string> args = {DEPTHD_SERVER_BIN, "--listen", address(), "--metrics_listen",
                                    metrics_address(), "--spool_dir", spool_dir_, "--state_dir",
                                    state_dir_, "--threads", "1"};
+  // --listen_override ADDR replaces the loopback address (the process is still reached at
+  // address(), so ADDR must include its port: tests pass 0.0.0.0:<port>).
+  for (size_t i = 0; i + 1 < extra_args.size(); ++i) {
+    if (extra_args[i] == "--listen_override") {
+      args[2] = extra_args[i + 1];
+      port_ = std::stoi(extra_args[i + 1].substr(extra_args[i + 1].rfind(':') + 1));
+      extra_args.erase(extra_args.begin() + i, extra_args.begin() + i + 2);
+      break;
+    }
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -113,12 +123,22 @@ bool DepthdProcess::running() {
   return waitpid(pid_, &status, WNOHANG) == 0;
 }
 
-bool DepthdProcess::WaitServing(int timeout_seconds) {
-  auto channel = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
-  auto health = grpc::health::v1::Health::NewStub(channel);
+bool DepthdProcess::WaitServing(int timeout_seconds, const std::string& tls_ca,
+                                 const std::string& client_cert, const std::string& client_key) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!tls_ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls_ca;
+    ssl.pem_cert_chain = client_cert;
+    ssl.pem_private_key = client_key;
+    credentials = grpc::SslCredentials(ssl);
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running()) return false;
+    // A new channel each time: one that met a refused connection waits out its reconnect
+    // backoff (seconds) even after depthd is up.
+    auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address(), credentials));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::health::v1::HealthCheckResponse response;

@@ -31,11 +31,14 @@ class DepthdProcess {
   explicit DepthdProcess(std::vector<std::string> extra_args = {}, const DepthdProcess* reuse = nullptr);
   ~DepthdProcess();
 
-  // Waits until health reports SERVING (or the process dies); false on timeout.
-  bool WaitServing(int timeout_seconds = 60);
+  // Waits until health reports SERVING (or the process dies); false on timeout. With `tls_ca`
+  // the check goes over TLS (with a client certificate when given).
+  bool WaitServing(int timeout_seconds = 60, const std::string& tls_ca = "",
+                   const std::string& client_cert = "", const std::string& client_key = "");
   // Sends `signal`, waits for exit and returns the exit status (or -1).
   int Stop(int signal_number);
   bool running();
+  pid_t pid() const { return pid_; }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
