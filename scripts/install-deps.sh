@@ -19,7 +19,7 @@ PACKAGES=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   ffmpeg
-  prometheus
+  prometheus docker-compose python3-kubernetes python3-yaml
   python3 python3-grpcio python3-protobuf python3-numpy
   curl bc
 )
