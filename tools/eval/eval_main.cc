@@ -1,12 +1,17 @@
 // eval: the RollingDepth paper's protocol on videos with known depth. For every video, AbsRel
 // and delta1 after one least-squares scale and shift per video, for the co-aligned result and
-// for the snippets merged without co-alignment, plus temporal consistency.
+// for the snippets merged without co-alignment, plus temporal consistency, with two priors
+// beside them that see no image: a constant and "lower rows are nearer". Videos come from
+// tools/synth (rendered here or read from a folder) or from a real RGB-D sequence (--rgbd).
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "absl/flags/flag.h"
@@ -26,6 +31,10 @@
 
 ABSL_FLAG(std::string, model, "", "model (default: the embedded model)");
 ABSL_FLAG(std::string, videos, "", "folder of videos as tools/synth writes them (rgb.mp4 + depth.npy)");
+ABSL_FLAG(std::string, rgbd, "",
+          "a real RGB-D sequence: a folder with rgb/ and depth/ holding images of the same names "
+          "(depth: 16-bit PNG, metres = value / --depth_scale, 0 = no measurement), e.g. TUM RGB-D");
+ABSL_FLAG(double, depth_scale, 5000.0, "with --rgbd: depth PNG units per metre (TUM: 5000)");
 ABSL_FLAG(uint64_t, first_seed, 100000, "without --videos: render held-out seeds first_seed ..");
 ABSL_FLAG(int, count, 8, "without --videos: number of videos to render");
 ABSL_FLAG(int, frames, 60, "without --videos: frames per rendered video");
@@ -54,8 +63,49 @@ std::vector<cv::Mat> ResizeDepth(const std::vector<cv::Mat>& depth, cv::Size siz
   return out;
 }
 
+// A real RGB-D sequence: rgb/NAME and depth/NAME pairs, sorted by name. Depth is resized to the
+// processing size by nearest neighbour, so no invalid (0) pixel is blended into a valid one.
+absl::StatusOr<Sample> LoadRgbd(const std::filesystem::path& dir, double depth_scale,
+                                const VideoReadOptions& read) {
+  if (!(depth_scale > 0)) return absl::InvalidArgumentError("--depth_scale must be > 0");
+  auto video = ReadVideo((dir / "rgb").string(), read);
+  if (!video.ok()) return video.status();
+  std::vector<std::filesystem::path> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "rgb")) {
+    names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  if (names.size() != static_cast<size_t>(video->num_frames())) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: %d files in rgb/ but %d frames read",
+                                                      dir.string(), names.size(), video->num_frames()));
+  }
+  const cv::Size size(video->width(), video->height());
+  std::vector<cv::Mat> depth;
+  for (const auto& name : names) {
+    const std::string path = (dir / "depth" / name).string();
+    const cv::Mat raw = cv::imread(path, cv::IMREAD_UNCHANGED);
+    if (raw.empty()) return absl::NotFoundError("cannot read depth image " + path);
+    if (raw.type() != CV_16UC1) {
+      return absl::InvalidArgumentError(path + ": depth must be a 16-bit single-channel PNG");
+    }
+    if (raw.cols * video->height() != raw.rows * video->width()) {
+      return absl::InvalidArgumentError(path + ": depth and colour differ in aspect ratio");
+    }
+    cv::Mat metres;
+    raw.convertTo(metres, CV_32FC1, 1.0 / depth_scale);
+    depth.push_back(ResizeTo(metres, size, Resample::kNearest));
+  }
+  return Sample{dir.filename().string(), *std::move(video), std::move(depth)};
+}
+
 absl::StatusOr<std::vector<Sample>> LoadSamples(const VideoReadOptions& read) {
   std::vector<Sample> samples;
+  if (const std::string rgbd = absl::GetFlag(FLAGS_rgbd); !rgbd.empty()) {
+    auto sample = LoadRgbd(std::filesystem::path(rgbd).lexically_normal(), absl::GetFlag(FLAGS_depth_scale), read);
+    if (!sample.ok()) return sample.status();
+    samples.push_back(*std::move(sample));
+    return samples;
+  }
   const std::string dir = absl::GetFlag(FLAGS_videos);
   if (!dir.empty()) {
     std::vector<std::filesystem::path> folders;
@@ -109,6 +159,44 @@ absl::Status SaveFrames(const std::string& path, const std::vector<cv::Mat>& fra
   return writer->Close();
 }
 
+// The priors: predictions that see no image, scored by the same protocol. A constant scores the
+// truth's own spread around its mean; "lower rows are nearer" is what a camera looking at a
+// ground plane would see.
+// A constant has no scale to fit (EvaluateDepth refuses it): the least-squares answer is the
+// mean of the valid truth, scored here by the same formulas.
+DepthAccuracy ConstantPrior(const std::vector<cv::Mat>& gt) {
+  double sum = 0, n = 0;
+  for (const cv::Mat& g : gt) {
+    for (int64_t i = 0; i < static_cast<int64_t>(g.total()); ++i) {
+      const double v = g.ptr<float>()[i];
+      if (v > 0 && std::isfinite(v)) sum += v, n += 1;
+    }
+  }
+  DepthAccuracy accuracy;
+  accuracy.fit = {0.0, n > 0 ? sum / n : 0.0};
+  const double p = std::max(1e-6, accuracy.fit.shift);
+  for (const cv::Mat& g : gt) {
+    for (int64_t i = 0; i < static_cast<int64_t>(g.total()); ++i) {
+      const double v = g.ptr<float>()[i];
+      if (!(v > 0 && std::isfinite(v))) continue;
+      accuracy.abs_rel += std::fabs(p - v) / v / n;
+      accuracy.delta1 += (std::max(p / v, v / p) < 1.25 ? 1.0 : 0.0) / n;
+      accuracy.mae += std::fabs(p - v) / n;
+    }
+  }
+  return accuracy;
+}
+
+std::vector<cv::Mat> RowPrior(const std::vector<cv::Mat>& like) {
+  std::vector<cv::Mat> frames;
+  for (const cv::Mat& f : like) {
+    cv::Mat prior(f.size(), CV_32FC1);
+    for (int y = 0; y < prior.rows; ++y) prior.row(y).setTo(static_cast<float>(prior.rows - y));
+    frames.push_back(prior);
+  }
+  return frames;
+}
+
 // Temporal consistency: frame-to-frame change of the aligned prediction over the truth's.
 double TemporalRatio(const std::vector<cv::Mat>& pred, const AffineFit& fit, const std::vector<cv::Mat>& gt) {
   std::vector<cv::Mat> aligned, masks;
@@ -157,9 +245,14 @@ int main(int argc, char** argv) {
                            {"preset", options->preset},
                            {"processing_res", options->processing_res},
                            {"solver", CoalignSolverName(options->coalign.solver)}};
-  std::cout << absl::StrFormat("%-14s %7s %9s %8s %11s %9s %8s %9s\n", "video", "frames", "AbsRel", "delta1",
-                               "AbsRel_raw", "d1_raw", "temporal", "temp_raw");
-  double sum[6] = {0};
+  std::cout << absl::StrFormat("%-16s %6s %7s %7s %8s %10s %7s %8s %8s %9s %7s %9s %7s\n", "video", "frames",
+                               "AbsRel", "delta1", "scale", "AbsRel_raw", "d1_raw", "temporal", "temp_raw",
+                               "const_AR", "const_d1", "row_AR", "row_d1");
+  // Per video: co-aligned AbsRel, delta1; without co-alignment AbsRel, delta1; temporal ratio
+  // of both; the constant's and the row prior's AbsRel, delta1.
+  constexpr int kValues = 10;
+  double sum[kValues] = {0};
+  int positive_scale = 0;
   for (const Sample& sample : *samples) {
     auto depths = PredictSnippetDepths(**model, sample.video, *options);
     if (!depths.ok()) {
@@ -173,11 +266,19 @@ int main(int argc, char** argv) {
     }
     auto merged = MergeToFrames(*depths, *aligned);
     auto raw = MergeToFrames(*depths, IdentityAlignment(*depths));
+    if (!merged.ok() || !raw.ok()) {
+      std::cerr << "eval: " << sample.name << ": " << (!merged.ok() ? merged.status() : raw.status()) << "\n";
+      return 1;
+    }
     auto a = EvaluateDepth(*merged, sample.depth);
     auto b = EvaluateDepth(*raw, sample.depth);
-    if (!a.ok() || !b.ok()) {
-      std::cerr << "eval: " << sample.name << ": " << (!a.ok() ? a.status() : b.status()) << "\n";
-      return 1;
+    const DepthAccuracy c = ConstantPrior(sample.depth);
+    auto r = EvaluateDepth(RowPrior(sample.depth), sample.depth);
+    for (const absl::StatusOr<DepthAccuracy>* result : {&a, &b, &r}) {
+      if (!result->ok()) {
+        std::cerr << "eval: " << sample.name << ": " << result->status() << "\n";
+        return 1;
+      }
     }
     if (const std::string dir = absl::GetFlag(FLAGS_save_dir); !dir.empty()) {
       std::filesystem::create_directories(dir);
@@ -189,21 +290,39 @@ int main(int argc, char** argv) {
       }
     }
     const double ta = TemporalRatio(*merged, a->fit, sample.depth), tb = TemporalRatio(*raw, b->fit, sample.depth);
-    std::cout << absl::StrFormat("%-14s %7d %9.4f %8.4f %11.4f %9.4f %8.3f %9.3f\n", sample.name,
-                                 sample.video.num_frames(), a->abs_rel, a->delta1, b->abs_rel, b->delta1, ta, tb);
-    report["videos"].push_back({{"name", sample.name}, {"frames", sample.video.num_frames()},
-                                {"coaligned", {{"abs_rel", a->abs_rel}, {"delta1", a->delta1}, {"temporal_ratio", ta}}},
-                                {"no_coalignment", {{"abs_rel", b->abs_rel}, {"delta1", b->delta1}, {"temporal_ratio", tb}}},
-                                {"coalign_iterations", aligned->iterations}});
-    const double values[6] = {a->abs_rel, a->delta1, b->abs_rel, b->delta1, ta, tb};
-    for (int i = 0; i < 6; ++i) sum[i] += values[i];
+    // The fit's scale is held at >= 0: 0 means the prediction runs against the truth.
+    if (a->fit.scale > 0) ++positive_scale;
+    std::cout << absl::StrFormat("%-16s %6d %7.4f %7.4f %8.3g %10.4f %7.4f %8.3f %8.3f %9.4f %7.4f %9.4f %7.4f\n",
+                                 sample.name, sample.video.num_frames(), a->abs_rel, a->delta1, a->fit.scale,
+                                 b->abs_rel, b->delta1, ta, tb, c.abs_rel, c.delta1, r->abs_rel, r->delta1);
+    report["videos"].push_back(
+        {{"name", sample.name},
+         {"frames", sample.video.num_frames()},
+         {"coaligned",
+          {{"abs_rel", a->abs_rel}, {"delta1", a->delta1}, {"temporal_ratio", ta}, {"scale", a->fit.scale}}},
+         {"no_coalignment",
+          {{"abs_rel", b->abs_rel}, {"delta1", b->delta1}, {"temporal_ratio", tb}, {"scale", b->fit.scale}}},
+         {"constant_prior", {{"abs_rel", c.abs_rel}, {"delta1", c.delta1}}},
+         {"row_prior", {{"abs_rel", r->abs_rel}, {"delta1", r->delta1}}},
+         {"coalign_iterations", aligned->iterations}});
+    const double values[kValues] = {a->abs_rel, a->delta1, b->abs_rel, b->delta1, ta,
+                                    tb,         c.abs_rel, c.delta1, r->abs_rel, r->delta1};
+    for (int i = 0; i < kValues; ++i) sum[i] += values[i];
   }
   const double n = samples->size();
-  std::cout << absl::StrFormat("%-14s %7s %9.4f %8.4f %11.4f %9.4f %8.3f %9.3f\n", "overall", "", sum[0] / n,
-                               sum[1] / n, sum[2] / n, sum[3] / n, sum[4] / n, sum[5] / n);
-  report["overall"] = {{"coaligned", {{"abs_rel", sum[0] / n}, {"delta1", sum[1] / n}, {"temporal_ratio", sum[4] / n}}},
-                       {"no_coalignment", {{"abs_rel", sum[2] / n}, {"delta1", sum[3] / n}, {"temporal_ratio", sum[5] / n}}},
-                       {"videos", samples->size()}};
+  double mean[kValues];
+  for (int i = 0; i < kValues; ++i) mean[i] = sum[i] / n;
+  std::cout << absl::StrFormat("%-16s %6s %7.4f %7.4f %8s %10.4f %7.4f %8.3f %8.3f %9.4f %7.4f %9.4f %7.4f\n",
+                               "overall", "", mean[0], mean[1], absl::StrFormat("%d/%d>0", positive_scale,
+                               samples->size()), mean[2], mean[3], mean[4], mean[5], mean[6], mean[7], mean[8],
+                               mean[9]);
+  report["overall"] = {
+      {"coaligned", {{"abs_rel", mean[0]}, {"delta1", mean[1]}, {"temporal_ratio", mean[4]}}},
+      {"no_coalignment", {{"abs_rel", mean[2]}, {"delta1", mean[3]}, {"temporal_ratio", mean[5]}}},
+      {"constant_prior", {{"abs_rel", mean[6]}, {"delta1", mean[7]}}},
+      {"row_prior", {{"abs_rel", mean[8]}, {"delta1", mean[9]}}},
+      {"videos_with_positive_scale", positive_scale},
+      {"videos", samples->size()}};
   if (!absl::GetFlag(FLAGS_json).empty()) std::ofstream(absl::GetFlag(FLAGS_json)) << report.dump(2) << "\n";
   return 0;
 }
