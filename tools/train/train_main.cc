@@ -18,6 +18,7 @@
 #include "core/model/device.h"
 #include "tools/synth/scene.h"
 #include "tools/synth/synth.h"
+#include "tools/synth/texture_bank.h"
 #include "tools/train/snippet_loss.h"
 #include "tools/train/tiny_snippet_net.h"
 
@@ -34,6 +35,18 @@ ABSL_FLAG(double, outdoor_fraction, -1.0,
           "share of training clips rendered as outdoor scenes, in [0, 1], decided per seed so that "
           "runs repeat (negative: the renderer's own choice, half and half); held-out clips always "
           "use the renderer's choice");
+ABSL_FLAG(double, tabletop_fraction, 0.0,
+          "share of training clips rendered as tabletop scenes (a table seen from above its edge), "
+          "decided per seed; the rest follow --outdoor_fraction");
+ABSL_FLAG(bool, variety, false,
+          "render training clips with the renderer's variety (lighting and colour independent of "
+          "depth, varied skies, thin structures, people-like figures; photographs with --textures); "
+          "held-out clips never use it");
+ABSL_FLAG(std::string, textures, "", "a folder of videos to cut the renderer's photograph textures from");
+ABSL_FLAG(uint64_t, texture_seed, 1, "which frames and crops --textures cuts");
+ABSL_FLAG(bool, camera_effects, false,
+          "degrade a share of the training snippets as cameras do: defocus, motion blur, noise, "
+          "gamma, grey, vignetting, exposure flicker");
 ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
 ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
 ABSL_FLAG(int, render_width, 0,
@@ -84,9 +97,63 @@ struct Batch {
   torch::Tensor depth;  // [B, 3, 1, H, W] metres, 0 = sky
 };
 
+// A separable Gaussian (sigma in pixels) or a motion-blur line (length in pixels at `angle`),
+// as a [3, 1, k, k] depthwise kernel.
+torch::Tensor BlurKernel(double sigma, double length, double angle) {
+  const int radius = std::max(1, static_cast<int>(std::ceil(std::max(3.0 * sigma, length / 2.0))));
+  const int k = 2 * radius + 1;
+  auto kernel = torch::zeros({k, k});
+  auto a = kernel.accessor<float, 2>();
+  if (length > 0) {
+    for (int i = 0; i <= 4 * radius; ++i) {
+      const double t = (i / (4.0 * radius) - 0.5) * length;
+      const int x = static_cast<int>(std::lround(radius + t * std::cos(angle)));
+      const int y = static_cast<int>(std::lround(radius + t * std::sin(angle)));
+      a[std::clamp(y, 0, k - 1)][std::clamp(x, 0, k - 1)] += 1.0f;
+    }
+  } else {
+    for (int y = 0; y < k; ++y) {
+      for (int x = 0; x < k; ++x) {
+        a[y][x] = static_cast<float>(std::exp(-((x - radius) * (x - radius) + (y - radius) * (y - radius)) /
+                                              (2.0 * sigma * sigma)));
+      }
+    }
+  }
+  kernel = kernel / kernel.sum();
+  return kernel.view({1, 1, k, k}).expand({3, 1, k, k}).contiguous();
+}
+
+// What cameras do to a picture, each with its own chance: defocus or motion blur, a gamma, grey,
+// vignetting, exposure flicker between the frames, sensor noise. r: [3 frames, 3, H, W] in
+// [-1, 1]; depth is untouched.
+torch::Tensor CameraEffects(torch::Tensor r, synth::Rng& rng) {
+  if (rng.Uniform() < 0.35) {
+    const bool motion = rng.Uniform() < 0.5;
+    const auto kernel = motion ? BlurKernel(0, rng.Uniform(2.0, 10.0), rng.Uniform(0, M_PI))
+                               : BlurKernel(rng.Uniform(0.5, 1.6), 0, 0);
+    const int64_t pad = kernel.size(2) / 2;
+    r = torch::conv2d(torch::replication_pad2d(r, {pad, pad, pad, pad}), kernel, torch::Tensor(), torch::IntArrayRef{1, 1}, torch::IntArrayRef{0, 0}, torch::IntArrayRef{1, 1}, 3);
+  }
+  auto unit = (r + 1.0) * 0.5;  // [0, 1]
+  if (rng.Uniform() < 0.3) unit = unit.clamp_min(0.0).pow(rng.Uniform(0.7, 1.5));
+  if (rng.Uniform() < 0.1) unit = unit.mean(1, true).expand_as(unit).contiguous();
+  if (rng.Uniform() < 0.2) {
+    const int64_t H = unit.size(2), W = unit.size(3);
+    auto y = torch::linspace(-1, 1, H).view({1, 1, H, 1}), x = torch::linspace(-1, 1, W).view({1, 1, 1, W});
+    unit = unit * (1.0 - rng.Uniform(0.1, 0.4) * (x * x + y * y) * 0.5);
+  }
+  if (rng.Uniform() < 0.2) {
+    unit = unit * torch::tensor({static_cast<float>(rng.Uniform(0.92, 1.08)), static_cast<float>(rng.Uniform(0.92, 1.08)),
+                                 static_cast<float>(rng.Uniform(0.92, 1.08))}).view({3, 1, 1, 1});
+  }
+  if (rng.Uniform() < 0.4) unit = unit + torch::randn_like(unit) * rng.Uniform(0.003, 0.02);
+  return (unit * 2.0 - 1.0).clamp(-1.0, 1.0);
+}
+
 // A batch of snippets, each a random `height` x `width` crop of its clip (the whole frame when
 // the clip has that size).
-Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height) {
+Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height,
+             bool camera_effects) {
   std::vector<torch::Tensor> rgb, depths;
   static const int kDilations[] = {1, 1, 2, 3, 5, 8, 12, 15};
   for (int b = 0; b < batch; ++b) {
@@ -113,6 +180,7 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int wid
     auto gain = torch::tensor({rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15),
                                rng.Uniform(0.85, 1.15)}, torch::kFloat32).view({1, 3, 1, 1});
     r = ((r * contrast + brightness) * gain).clamp(-1.0, 1.0);
+    if (camera_effects) r = CameraEffects(r, rng);
     rgb.push_back(r);
     depths.push_back(depth.unsqueeze(1));
   }
@@ -141,15 +209,28 @@ std::pair<double, double> Validate(torch::jit::Module& net, const std::vector<Cl
   return {abs_rel / count, delta1 / count};
 }
 
-// outdoor_fraction < 0 leaves the scene kind to the renderer (the held-out distribution).
-Clip RenderClip(uint64_t seed, int frames, int width, int height, double outdoor_fraction) {
+// What the training clips are rendered with beyond the seed and the size.
+struct RenderStyle {
+  double outdoor_fraction = -1.0;  // < 0: the renderer's choice (the held-out distribution)
+  double tabletop_fraction = 0.0;
+  bool variety = false;
+  const std::vector<cv::Mat>* textures = nullptr;
+};
+
+Clip RenderClip(uint64_t seed, int frames, int width, int height, const RenderStyle& style) {
   synth::SceneOptions options;
   options.seed = seed;
-  if (outdoor_fraction >= 0) {
-    // A hash of the seed, not the renderer's own draw, so the scene itself stays a function of the seed.
-    const double draw = static_cast<double>((seed * 0x9E3779B97F4A7C15ull) >> 11) * 0x1p-53;  // [0, 1)
-    options.kind = draw < outdoor_fraction ? synth::SceneKind::kOutdoor : synth::SceneKind::kRoom;
+  // A hash of the seed, not the renderer's own draw, so the scene itself stays a function of the seed.
+  const double draw = static_cast<double>((seed * 0x9E3779B97F4A7C15ull) >> 11) * 0x1p-53;  // [0, 1)
+  if (draw < style.tabletop_fraction) {
+    options.kind = synth::SceneKind::kTabletop;
+  } else if (style.outdoor_fraction >= 0) {
+    // The rest, rescaled to [0, 1): with no tabletops this is the draw itself, as before.
+    const double rest = style.tabletop_fraction > 0 ? (draw - style.tabletop_fraction) / (1.0 - style.tabletop_fraction) : draw;
+    options.kind = rest < style.outdoor_fraction ? synth::SceneKind::kOutdoor : synth::SceneKind::kRoom;
   }
+  options.variety = style.variety;
+  options.image_textures = style.textures;
   options.num_frames = frames;
   options.width = width;
   options.height = height;
@@ -162,10 +243,10 @@ Clip RenderClip(uint64_t seed, int frames, int width, int height, double outdoor
 }
 
 std::vector<Clip> Render(uint64_t first_seed, int count, int frames, int width, int height,
-                         double outdoor_fraction) {
+                         const RenderStyle& style) {
   std::vector<Clip> clips;
   for (int i = 0; i < count; ++i) {
-    clips.push_back(RenderClip(first_seed + i, frames, width, height, outdoor_fraction));
+    clips.push_back(RenderClip(first_seed + i, frames, width, height, style));
   }
   return clips;
 }
@@ -206,20 +287,43 @@ int main(int argc, char** argv) {
     std::cerr << "train: --abs_rel_weight must be >= 0 (0 turns the term off)\n";
     return 2;
   }
-  const double outdoor_fraction = absl::GetFlag(FLAGS_outdoor_fraction);
-  if (outdoor_fraction > 1) {
-    std::cerr << "train: --outdoor_fraction must be at most 1 (negative: the renderer's choice)\n";
+  RenderStyle style;
+  style.outdoor_fraction = absl::GetFlag(FLAGS_outdoor_fraction);
+  style.tabletop_fraction = absl::GetFlag(FLAGS_tabletop_fraction);
+  style.variety = absl::GetFlag(FLAGS_variety);
+  if (style.outdoor_fraction > 1 || style.tabletop_fraction < 0 || style.tabletop_fraction >= 1) {
+    std::cerr << "train: --outdoor_fraction must be at most 1 (negative: the renderer's choice) and "
+                 "--tabletop_fraction in [0, 1)\n";
     return 2;
   }
+  std::vector<cv::Mat> textures;
+  if (!absl::GetFlag(FLAGS_textures).empty()) {
+    if (!style.variety) {
+      std::cerr << "train: --textures needs --variety\n";
+      return 2;
+    }
+    auto videos = depthd::synth::ListVideos(absl::GetFlag(FLAGS_textures));
+    depthd::synth::TextureBankOptions bank;
+    bank.seed = absl::GetFlag(FLAGS_texture_seed);
+    auto cut = videos.ok() ? depthd::synth::CutTextures(*videos, bank)
+                           : absl::StatusOr<std::vector<cv::Mat>>(videos.status());
+    if (!cut.ok()) {
+      std::cerr << "train: " << cut.status() << "\n";
+      return 1;
+    }
+    textures = *std::move(cut);
+    say(absl::StrFormat("cut %d texture patches from %d videos in %s (%.0f s)", textures.size(), videos->size(),
+                        absl::GetFlag(FLAGS_textures), elapsed()));
+    style.textures = &textures;
+  }
   std::vector<Clip> clips = Render(absl::GetFlag(FLAGS_train_seed), absl::GetFlag(FLAGS_clips),
-                                   absl::GetFlag(FLAGS_clip_frames), render_width, render_height,
-                                   outdoor_fraction);
+                                   absl::GetFlag(FLAGS_clip_frames), render_width, render_height, style);
   // Refreshed clips take the seeds after the initial pool; they must never reach the held-out range.
   uint64_t next_seed = absl::GetFlag(FLAGS_train_seed) + absl::GetFlag(FLAGS_clips);
   // Validation runs on whole frames at the render size, the scale the network will see.
   const std::vector<Clip> held_out = Render(kFirstHeldOutSeed, absl::GetFlag(FLAGS_held_out_clips), 24,
                                             render_width / 32 * 32, render_height / 32 * 32,
-                                            /*outdoor_fraction=*/-1.0);
+                                            RenderStyle{});
   say(absl::StrFormat("rendered %d training clips and %d held-out clips in %.0f s", clips.size(),
                       held_out.size(), elapsed()));
 
@@ -273,10 +377,9 @@ int main(int argc, char** argv) {
     if (refresh_every > 0 && step > start_step && (step - start_step) % refresh_every == 0 &&
         next_seed < kFirstHeldOutSeed) {
       clips[rng.Int(0, static_cast<int>(clips.size()) - 1)] =
-          RenderClip(next_seed++, absl::GetFlag(FLAGS_clip_frames), render_width, render_height,
-                     outdoor_fraction);
+          RenderClip(next_seed++, absl::GetFlag(FLAGS_clip_frames), render_width, render_height, style);
     }
-    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height);
+    const Batch batch = Sample(clips, rng, absl::GetFlag(FLAGS_batch), width, height, absl::GetFlag(FLAGS_camera_effects));
     auto pred = net.forward({batch.rgb}).toTensor();
     auto loss = LogDepthLoss(pred, batch.depth);
     if (abs_rel_weight > 0) loss = loss + abs_rel_weight * AlignedAbsRel(pred, batch.depth);
