@@ -37,6 +37,14 @@ class Rng {
   }
   int Int(int lo, int hi) { return lo + static_cast<int>(Next() % static_cast<uint64_t>(hi - lo + 1)); }
 
+  // The whole state, to save and restore a stream exactly (a resumed training run).
+  uint64_t state() const { return state_; }
+  static Rng FromState(uint64_t state) {
+    Rng rng(0);
+    rng.state_ = state;
+    return rng;
+  }
+
  private:
   uint64_t state_;
 };
