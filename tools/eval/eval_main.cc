@@ -18,6 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "core/coalign.h"
 #include "core/depth_metrics.h"
 #include "core/model/device.h"
@@ -35,6 +36,12 @@ ABSL_FLAG(std::string, rgbd, "",
           "a real RGB-D sequence: a folder with rgb/ and depth/ holding images of the same names "
           "(depth: 16-bit PNG, metres = value / --depth_scale, 0 = no measurement), e.g. TUM RGB-D");
 ABSL_FLAG(double, depth_scale, 5000.0, "with --rgbd: depth PNG units per metre (TUM: 5000)");
+ABSL_FLAG(std::string, look, "",
+          "videos without depth (a folder, or files separated by commas): instead of scores, what "
+          "the prediction looks like (correlation with grey level and with the row, mean and 1-99 "
+          "percentile spread of the [0, 1] output, top and bottom rows), to compare models on "
+          "footage that has no ground truth");
+ABSL_FLAG(int, max_frames, 0, "with --look or --rgbd: read at most this many frames (0: all)");
 ABSL_FLAG(uint64_t, first_seed, 100000, "without --videos: render held-out seeds first_seed ..");
 ABSL_FLAG(int, count, 8, "without --videos: number of videos to render");
 ABSL_FLAG(int, frames, 60, "without --videos: frames per rendered video");
@@ -208,6 +215,77 @@ double TemporalRatio(const std::vector<cv::Mat>& pred, const AffineFit& fit, con
   return truth > 0 ? MeanTemporalChange(aligned, masks) / truth : 0.0;
 }
 
+double Correlation(const std::vector<double>& a, const std::vector<double>& b) {
+  const double n = static_cast<double>(a.size());
+  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sa += a[i], sb += b[i], saa += a[i] * a[i], sbb += b[i] * b[i], sab += a[i] * b[i];
+  }
+  const double va = saa - sa * sa / n, vb = sbb - sb * sb / n;
+  return va > 0 && vb > 0 ? (sab - sa * sb / n) / std::sqrt(va * vb) : 0.0;
+}
+
+// What the output looks like on a video without depth: the merged, [0, 1]-normalised video
+// (0 nearest) against the frames' grey level and rows.
+absl::Status Look(DepthModel& model, const PipelineOptions& options, const VideoReadOptions& read,
+                  nlohmann::json* report) {
+  const std::string where = absl::GetFlag(FLAGS_look);
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(where)) {
+    for (const auto& entry : std::filesystem::directory_iterator(where)) files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+  } else {
+    files = absl::StrSplit(where, ',', absl::SkipEmpty());
+  }
+  std::cout << absl::StrFormat("%-36s %6s %8s %8s %7s %7s %7s %7s\n", "video", "frames", "grey_r", "row_r", "mean",
+                               "p1-p99", "top", "bottom");
+  for (const std::string& file : files) {
+    auto video = ReadVideo(file, read);
+    if (!video.ok()) return video.status();
+    auto depths = PredictSnippetDepths(model, *video, options);
+    if (!depths.ok()) return depths.status();
+    auto aligned = Coalign(*depths, options.coalign);
+    if (!aligned.ok()) return aligned.status();
+    auto merged = MergeToFrames(*depths, *aligned);
+    if (!merged.ok()) return merged.status();
+    std::vector<double> depth, grey, row;
+    double top = 0, bottom = 0, top_n = 0, bottom_n = 0;
+    for (size_t f = 0; f < merged->size(); ++f) {
+      const cv::Mat& d = (*merged)[f];
+      cv::Mat g;
+      cv::cvtColor(video->frames[f], g, cv::COLOR_RGB2GRAY);
+      if (g.size() != d.size()) g = ResizeTo(g, d.size(), Resample::kBilinear);
+      for (int y = 0; y < d.rows; ++y) {
+        for (int x = 0; x < d.cols; ++x) {
+          const double v = d.at<float>(y, x);
+          depth.push_back(v);
+          grey.push_back(g.at<uchar>(y, x));
+          row.push_back(-y);  // up the frame
+          if (y < d.rows / 5) top += v, ++top_n;
+          if (y >= d.rows - d.rows / 5) bottom += v, ++bottom_n;
+        }
+      }
+    }
+    std::vector<double> sorted = depth;
+    std::sort(sorted.begin(), sorted.end());
+    const double p1 = sorted[sorted.size() / 100], p99 = sorted[sorted.size() * 99 / 100];
+    double mean = 0;
+    for (double v : depth) mean += v / depth.size();
+    const std::string name = std::filesystem::path(file).stem().string();
+    const double grey_r = Correlation(depth, grey), row_r = Correlation(depth, row);
+    std::cout << absl::StrFormat("%-36s %6d %8.3f %8.3f %7.3f %7.3f %7.3f %7.3f\n", name, video->num_frames(), grey_r,
+                                 row_r, mean, p99 - p1, top / top_n, bottom / bottom_n);
+    (*report)["videos"].push_back({{"name", name}, {"frames", video->num_frames()}, {"grey_correlation", grey_r},
+                                   {"row_correlation", row_r}, {"mean", mean}, {"p1", p1}, {"p99", p99},
+                                   {"top_fifth_mean", top / top_n}, {"bottom_fifth_mean", bottom / bottom_n}});
+    if (const std::string dir = absl::GetFlag(FLAGS_save_dir); !dir.empty()) {
+      std::filesystem::create_directories(dir);
+      if (absl::Status saved = SaveFrames(dir + "/" + name + "_pred.npy", *merged); !saved.ok()) return saved;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace depthd
 
@@ -236,6 +314,17 @@ int main(int argc, char** argv) {
   }
   VideoReadOptions read;
   read.processing_res = options->processing_res;
+  read.frame_count = absl::GetFlag(FLAGS_max_frames);
+  if (!absl::GetFlag(FLAGS_look).empty()) {
+    nlohmann::json report = {{"model", DescribeModel(**model).contract.name}, {"preset", options->preset},
+                             {"processing_res", options->processing_res}};
+    if (absl::Status s = Look(**model, *options, read, &report); !s.ok()) {
+      std::cerr << "eval: " << s << "\n";
+      return 1;
+    }
+    if (!absl::GetFlag(FLAGS_json).empty()) std::ofstream(absl::GetFlag(FLAGS_json)) << report.dump(2) << "\n";
+    return 0;
+  }
   auto samples = LoadSamples(read);
   if (!samples.ok()) {
     std::cerr << "eval: " << samples.status() << "\n";

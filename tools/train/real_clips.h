@@ -49,7 +49,7 @@ struct PoseOptions {
   double min_parallax = 1.5;      // pixels; less: the pair shows rotation only, no depth
   double min_inlier_share = 0.6;  // of the tracked corners: a static scene must dominate
   int min_points = 30;            // triangulated corners
-  int min_cells = 5;              // of the 3 x 3 cells of the frame, with 2 or more of them
+  int min_cells = 3;              // of the 3 x 3 cells of the frame, with 2 or more of them
 };
 
 // Estimates the motion between two grey frames (CV_8UC1) seen with intrinsics K, or returns
