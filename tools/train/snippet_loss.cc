@@ -110,7 +110,7 @@ torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth
                            double gradient_weight, int scales, double sky_weight) {
   const int64_t B = pred.size(0), L = pred.size(1), H = pred.size(3), W = pred.size(4);
   const auto valid = (depth > 0).to(pred.scalar_type());
-  const auto sky = 1.0 - valid;
+  const auto sky = (depth == 0).to(pred.scalar_type());  // < 0: unknown, not scored
   // The renderer's sky begins where its far limit ends: beyond the farthest depth of the snippet.
   const auto far = depth.reshape({B, -1}).amax(1).clamp_min(1e-3).view({B, 1, 1, 1, 1});
   const auto log_target = torch::log(torch::where(depth > 0, depth, far));

@@ -15,7 +15,8 @@ namespace depthd::train {
 torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& target,
                               const torch::Tensor& mask);
 
-// pred: [B, L, 1, H, W] positive depth; depth: the same shape, metres, 0 = sky. The log
+// pred: [B, L, 1, H, W] positive depth; depth: the same shape, metres, 0 = sky, < 0 = unknown
+// (not scored: pixels a training augmentation brought in from outside the frame). The log
 // residual log(pred) - log(depth) is shifted per snippet to mean 0 over valid pixels (one scale
 // per snippet, as co-alignment assumes), then scored by its L1 plus `gradient_weight` times a
 // gradient-matching term over `scales` scales (MiDaS), both in log depth, so an error counts
@@ -25,7 +26,8 @@ torch::Tensor AlignPerSnippet(const torch::Tensor& pred, const torch::Tensor& ta
 torch::Tensor LogDepthLoss(const torch::Tensor& pred, const torch::Tensor& depth,
                            double gradient_weight = 0.5, int scales = 4, double sky_weight = 0.2);
 
-// The evaluation's error, per snippet: `pred` aligned to `depth` (metres, 0 = sky, ignored) by
+// The evaluation's error, per snippet: `pred` aligned to `depth` (metres; 0 = sky and < 0 =
+// unknown are ignored) by
 // AlignPerSnippet, then the mean of |aligned - depth| / depth. A fit in depth space is ruled by
 // the far pixels, so a prediction that is right in log depth but bends the far range still pays
 // here, at the near pixels the fit then misplaces.

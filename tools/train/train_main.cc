@@ -34,6 +34,10 @@ ABSL_FLAG(uint64_t, texture_seed, 1, "which frames and crops --textures cuts");
 ABSL_FLAG(bool, camera_effects, false,
           "degrade a share of the training snippets as cameras do: defocus, motion blur, noise, "
           "gamma, grey, vignetting, exposure flicker");
+ABSL_FLAG(double, turn_degrees, 0.0,
+          "on half the training snippets, roll and pitch each frame's camera by its own angle up to "
+          "this (a camera turning in the hand; the depth is recomputed, pixels from outside the frame "
+          "are not scored); 0: off");
 ABSL_FLAG(int, width, 256, "training width (multiple of 32)");
 ABSL_FLAG(int, height, 160, "training height (multiple of 32)");
 ABSL_FLAG(int, render_width, 0,
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
   o.textures = absl::GetFlag(FLAGS_textures);
   o.texture_seed = absl::GetFlag(FLAGS_texture_seed);
   o.camera_effects = absl::GetFlag(FLAGS_camera_effects);
+  o.turn_degrees = absl::GetFlag(FLAGS_turn_degrees);
   o.width = absl::GetFlag(FLAGS_width);
   o.height = absl::GetFlag(FLAGS_height);
   o.render_width = absl::GetFlag(FLAGS_render_width);

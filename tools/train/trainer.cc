@@ -17,6 +17,7 @@
 #include "tools/synth/scene.h"
 #include "tools/synth/synth.h"
 #include "tools/synth/texture_bank.h"
+#include "tools/train/augment.h"
 #include "tools/train/real_clips.h"
 #include "tools/train/snippet_loss.h"
 #include "tools/train/tiny_snippet_net.h"
@@ -32,11 +33,13 @@ constexpr uint64_t kFirstHeldOutSeed = 100000;
 struct Clip {
   torch::Tensor rgb;    // [N, 3, H, W] uint8 (a quarter of float's memory: larger pools fit)
   torch::Tensor depth;  // [N, H, W] metres, 0 = sky
+  double fx = 0, cx = 0, cy = 0;  // pixels, pixel centres at integers
 };
 
 Clip ToClip(const synth::RenderedVideo& video) {
   const int64_t N = video.rgb.size(), H = video.rgb[0].rows, W = video.rgb[0].cols;
-  Clip clip{torch::empty({N, 3, H, W}, torch::kUInt8), torch::empty({N, H, W})};
+  Clip clip{torch::empty({N, 3, H, W}, torch::kUInt8), torch::empty({N, H, W}), video.intrinsics.fx,
+            video.intrinsics.cx - 0.5, video.intrinsics.cy - 0.5};
   for (int64_t f = 0; f < N; ++f) {
     clip.rgb[f] = torch::from_blob(video.rgb[f].data, {H, W, 3}, torch::kUInt8).permute({2, 0, 1});
     clip.depth[f] = torch::from_blob(video.depth[f].data, {H, W}, torch::kFloat32).clone();
@@ -121,10 +124,33 @@ torch::Tensor ColourJitter(const torch::Tensor& r, synth::Rng& rng) {
   return ((r * contrast + brightness) * gain).clamp(-1.0, 1.0);
 }
 
+// A camera turning in the hand: every frame of the snippet seen through a camera rolled and
+// pitched by its own small angle (a common one plus a drift across the snippet, up to
+// `max_degrees`) and zoomed by up to 15 % (TurnCamera: the depth is that of the turned camera,
+// pixels brought in from outside the frame are unknown and not scored). r: [3, 3, H, W] in
+// [-1, 1], depth: [3, H, W].
+void TurnCameras(torch::Tensor* r, torch::Tensor* depth, double fx, double cx, double cy, double max_degrees,
+                 synth::Rng& rng) {
+  const double unit = max_degrees * M_PI / 180.0;
+  const double roll0 = rng.Uniform(-unit, unit), pitch0 = rng.Uniform(-unit, unit) * 0.5;
+  const double roll_step = rng.Uniform(-unit, unit) / 3, pitch_step = rng.Uniform(-unit, unit) / 3;
+  const double zoom = rng.Uniform(1.0, 1.15);
+  std::vector<torch::Tensor> images, depths;
+  for (int64_t f = 0; f < r->size(0); ++f) {
+    torch::Tensor image, d;
+    TurnCamera((*r)[f], (*depth)[f], fx, cx, cy, roll0 + roll_step * (f - 1), pitch0 + pitch_step * (f - 1), zoom,
+               &image, &d);
+    images.push_back(image);
+    depths.push_back(d);
+  }
+  *r = torch::stack(images);
+  *depth = torch::stack(depths);
+}
+
 // A batch of snippets, each a random `height` x `width` crop of its clip (the whole frame when
 // the clip has that size).
 Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int width, int height,
-             bool camera_effects) {
+             bool camera_effects, double turn_degrees) {
   std::vector<torch::Tensor> rgb, depths;
   static const int kDilations[] = {1, 1, 2, 3, 5, 8, 12, 15};
   for (int b = 0; b < batch; ++b) {
@@ -142,6 +168,9 @@ Batch Sample(const std::vector<Clip>& clips, synth::Rng& rng, int batch, int wid
     const int x = rng.Int(0, static_cast<int>(r.size(3)) - width);
     r = r.narrow(2, y, height).narrow(3, x, width);
     depth = depth.narrow(1, y, height).narrow(2, x, width);
+    if (turn_degrees > 0 && rng.Uniform() < 0.5) {
+      TurnCameras(&r, &depth, clip.fx, clip.cx - x, clip.cy - y, turn_degrees, rng);
+    }
     if (rng.Uniform() < 0.5) {
       r = r.flip(3);
       depth = depth.flip(2);
@@ -541,7 +570,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o,
       clips[slot] = *std::move(clip);
       pool[slot] = next_seed++;
     }
-    const Batch batch = Sample(clips, rng, o.batch, width, height, o.camera_effects);
+    const Batch batch = Sample(clips, rng, o.batch, width, height, o.camera_effects, o.turn_degrees);
     torch::Tensor loss, real_loss;
     if (o.photometric_weight > 0) {
       const RealBatch real_batch = SampleReal(real, real_snippets, rng, o.real_batch);

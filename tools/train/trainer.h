@@ -26,6 +26,7 @@ struct TrainOptions {
   std::string textures;            // folder of videos to cut photograph textures from
   uint64_t texture_seed = 1;
   bool camera_effects = false;              // blur, noise, gamma, ... on a share of the snippets
+  double turn_degrees = 0;  // roll and pitch each frame's camera by up to this (0: off)
   int width = 256, height = 160;            // training size (multiples of 32)
   int render_width = 0, render_height = 0;  // render larger and crop (0: the training size)
   double abs_rel_weight = 0.0;              // + this times AlignedAbsRel
