@@ -24,6 +24,7 @@
 #include "core/model/device.h"
 #include "core/merge.h"
 #include "core/model/model_loader.h"
+#include "core/media/depth_image.h"
 #include "core/media/npy.h"
 #include "core/pipeline.h"
 #include "core/pipeline_options.h"
@@ -41,6 +42,11 @@ ABSL_FLAG(std::string, look, "",
           "the prediction looks like (correlation with grey level and with the row, mean and 1-99 "
           "percentile spread of the [0, 1] output, top and bottom rows), to compare models on "
           "footage that has no ground truth");
+ABSL_FLAG(std::string, stills_dir, "",
+          "write stills here: for --stills frames of every video, <video>_<frame>.png with the frame, "
+          "the prediction and (when known) the truth side by side, each coloured over its own 1-99 "
+          "percentile range of the video (the service's Spectral_r colours: blue near, red far; no truth: black)");
+ABSL_FLAG(int, stills, 3, "with --stills_dir: frames per video, evenly spaced");
 ABSL_FLAG(int, max_frames, 0, "with --look or --rgbd: read at most this many frames (0: all)");
 ABSL_FLAG(uint64_t, first_seed, 100000, "without --videos: render held-out seeds first_seed ..");
 ABSL_FLAG(int, count, 8, "without --videos: number of videos to render");
@@ -215,6 +221,55 @@ double TemporalRatio(const std::vector<cv::Mat>& pred, const AffineFit& fit, con
   return truth > 0 ? MeanTemporalChange(aligned, masks) / truth : 0.0;
 }
 
+// Values of the frames (where `mask` is set, if given) at the 1st and 99th percentile.
+std::pair<double, double> RobustRange(const std::vector<cv::Mat>& frames, const std::vector<cv::Mat>& masks) {
+  std::vector<float> values;
+  for (size_t f = 0; f < frames.size(); ++f) {
+    for (int y = 0; y < frames[f].rows; ++y) {
+      for (int x = 0; x < frames[f].cols; ++x) {
+        if (masks.empty() || masks[f].at<uchar>(y, x)) values.push_back(frames[f].at<float>(y, x));
+      }
+    }
+  }
+  if (values.empty()) return {0.0, 1.0};
+  std::sort(values.begin(), values.end());
+  return {values[values.size() / 100], values[values.size() * 99 / 100]};
+}
+
+cv::Mat Coloured(const cv::Mat& depth, std::pair<double, double> range, const cv::Mat& mask) {
+  cv::Mat unit = (depth - range.first) / std::max(1e-9, range.second - range.first);
+  cv::Mat rgb = ColorizeSpectralR(unit);
+  if (!mask.empty()) rgb.setTo(cv::Scalar(0, 0, 0), ~mask);
+  return rgb;
+}
+
+// Stills of a video: frame | prediction | truth (if any), as PNG (written as BGR).
+absl::Status WriteStills(const std::string& name, const VideoFrames& video, const std::vector<cv::Mat>& pred,
+                         const std::vector<cv::Mat>& truth) {
+  const std::string dir = absl::GetFlag(FLAGS_stills_dir);
+  if (dir.empty()) return absl::OkStatus();
+  std::filesystem::create_directories(dir);
+  std::vector<cv::Mat> masks;
+  for (const cv::Mat& t : truth) masks.push_back(t > 0);
+  const auto pred_range = RobustRange(pred, {});
+  const auto truth_range = truth.empty() ? std::make_pair(0.0, 1.0) : RobustRange(truth, masks);
+  const int count = std::max(1, absl::GetFlag(FLAGS_stills));
+  for (int i = 0; i < count; ++i) {
+    const int f = static_cast<int>((static_cast<int64_t>(pred.size()) - 1) * (2 * i + 1) / (2 * count));
+    std::vector<cv::Mat> panels = {video.frames[f].size() == pred[f].size()
+                                       ? video.frames[f]
+                                       : ResizeTo(video.frames[f], pred[f].size(), Resample::kBilinear),
+                                   Coloured(pred[f], pred_range, cv::Mat())};
+    if (!truth.empty()) panels.push_back(Coloured(truth[f], truth_range, masks[f]));
+    cv::Mat row, bgr;
+    cv::hconcat(panels, row);
+    cv::cvtColor(row, bgr, cv::COLOR_RGB2BGR);
+    const std::string path = absl::StrFormat("%s/%s_%03d.png", dir, name, f);
+    if (!cv::imwrite(path, bgr)) return absl::InternalError("cannot write " + path);
+  }
+  return absl::OkStatus();
+}
+
 double Correlation(const std::vector<double>& a, const std::vector<double>& b) {
   const double n = static_cast<double>(a.size());
   double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
@@ -282,6 +337,7 @@ absl::Status Look(DepthModel& model, const PipelineOptions& options, const Video
       std::filesystem::create_directories(dir);
       if (absl::Status saved = SaveFrames(dir + "/" + name + "_pred.npy", *merged); !saved.ok()) return saved;
     }
+    if (absl::Status s = WriteStills(name, *video, *merged, {}); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -377,6 +433,10 @@ int main(int argc, char** argv) {
         std::cerr << "eval: " << saved << "\n";
         return 1;
       }
+    }
+    if (absl::Status stills = WriteStills(sample.name, sample.video, *merged, sample.depth); !stills.ok()) {
+      std::cerr << "eval: " << stills << "\n";
+      return 1;
     }
     const double ta = TemporalRatio(*merged, a->fit, sample.depth), tb = TemporalRatio(*raw, b->fit, sample.depth);
     // The fit's scale is held at >= 0: 0 means the prediction runs against the truth.

@@ -29,6 +29,9 @@ ABSL_FLAG(bool, variety, false,
           "render training clips with the renderer's variety (lighting and colour independent of "
           "depth, varied skies, thin structures, people-like figures; photographs with --textures); "
           "held-out clips never use it");
+ABSL_FLAG(double, variety_share, 1.0,
+          "with --variety: the share of the training clips (decided per seed) that get it; the "
+          "others are rendered as the base renderer renders them");
 ABSL_FLAG(std::string, textures, "", "a folder of videos to cut the renderer's photograph textures from");
 ABSL_FLAG(uint64_t, texture_seed, 1, "which frames and crops --textures cuts");
 ABSL_FLAG(bool, camera_effects, false,
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   o.outdoor_fraction = absl::GetFlag(FLAGS_outdoor_fraction);
   o.tabletop_fraction = absl::GetFlag(FLAGS_tabletop_fraction);
   o.variety = absl::GetFlag(FLAGS_variety);
+  o.variety_share = absl::GetFlag(FLAGS_variety_share);
   o.textures = absl::GetFlag(FLAGS_textures);
   o.texture_seed = absl::GetFlag(FLAGS_texture_seed);
   o.camera_effects = absl::GetFlag(FLAGS_camera_effects);

@@ -301,6 +301,7 @@ struct RenderStyle {
   double outdoor_fraction = -1.0;  // < 0: the renderer's choice (the held-out distribution)
   double tabletop_fraction = 0.0;
   bool variety = false;
+  double variety_share = 1.0;  // of the clips, decided per seed; the others as the base renderer
   const std::vector<cv::Mat>* textures = nullptr;
 };
 
@@ -322,7 +323,10 @@ absl::StatusOr<Clip> RenderClip(uint64_t seed, int frames, int width, int height
     options.kind =
         rest < style.outdoor_fraction ? synth::SceneKind::kOutdoor : synth::SceneKind::kRoom;
   }
-  options.variety = style.variety;
+  // A second hash, independent of the first, so the share holds within every scene kind.
+  const double variety_draw =
+      static_cast<double>(((seed ^ 0xC2B2AE3D27D4EB4Full) * 0x9E3779B97F4A7C15ull) >> 11) * 0x1p-53;
+  options.variety = style.variety && variety_draw < style.variety_share;
   options.image_textures = style.textures;
   options.num_frames = frames;
   options.width = width;
@@ -346,9 +350,9 @@ struct State {
 
 std::string DataSignature(const TrainOptions& o, int render_width, int render_height) {
   return absl::StrFormat(
-      "seed %d clips %d frames %d render %dx%d outdoor %g tabletop %g variety %d textures %s/%d",
+      "seed %d clips %d frames %d render %dx%d outdoor %g tabletop %g variety %d/%g textures %s/%d",
       o.train_seed, o.clips, o.clip_frames, render_width, render_height, o.outdoor_fraction,
-      o.tabletop_fraction, o.variety, o.textures, o.texture_seed);
+      o.tabletop_fraction, o.variety, o.variety_share, o.textures, o.texture_seed);
 }
 
 }  // namespace
@@ -393,6 +397,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o,
     return absl::InvalidArgumentError(
         "--photometric_weight needs --real_clips and --real_batch >= 1");
   }
+  if (o.variety_share < 0 || o.variety_share > 1) {
+    return absl::InvalidArgumentError("--variety_share must be in [0, 1]");
+  }
   if (!o.textures.empty() && !o.variety)
     return absl::InvalidArgumentError("--textures needs --variety");
   if (o.batch < 1 || o.clips < 1 || o.clip_frames < 3 || o.held_out_clips < 1) {
@@ -404,6 +411,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o,
   style.outdoor_fraction = o.outdoor_fraction;
   style.tabletop_fraction = o.tabletop_fraction;
   style.variety = o.variety;
+  style.variety_share = o.variety_share;
   std::vector<cv::Mat> textures;
   if (!o.textures.empty()) {
     auto videos = synth::ListVideos(o.textures);

@@ -23,6 +23,7 @@ struct TrainOptions {
   double outdoor_fraction = -1.0;  // share of open scenes, per seed; < 0: the renderer's choice
   double tabletop_fraction = 0.0;  // share of tabletop scenes; the rest follow outdoor_fraction
   bool variety = false;            // the renderer's variety (SceneOptions::variety)
+  double variety_share = 1.0;  // with variety: of the clips (per seed); the rest as the base renderer
   std::string textures;            // folder of videos to cut photograph textures from
   uint64_t texture_seed = 1;
   bool camera_effects = false;              // blur, noise, gamma, ... on a share of the snippets
