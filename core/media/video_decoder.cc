@@ -186,10 +186,15 @@ struct VideoDecoder::State {
       return absl::InvalidArgumentError(absl::StrCat(what, ": frames in pixel format ",
                                                      f->format, " cannot be converted to RGB"));
     }
-    cv::Mat rgb(f->height, f->width, CV_8UC3);
-    uint8_t* planes[4] = {rgb.data, nullptr, nullptr, nullptr};
-    int strides[4] = {static_cast<int>(rgb.step[0]), 0, 0, 0};
+    // sws_scale's vector code stores whole blocks, past the end of a row whose byte length is
+    // not a multiple of the block (a 568- or 360-pixel-wide video overran the heap): convert
+    // into rows padded to 64 bytes with a spare row below, then keep the picture.
+    const int stride = (f->width * 3 + 63) / 64 * 64;
+    cv::Mat padded(f->height + 1, stride, CV_8UC1);
+    uint8_t* planes[4] = {padded.data, nullptr, nullptr, nullptr};
+    int strides[4] = {stride, 0, 0, 0};
     sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides);
+    cv::Mat rgb = cv::Mat(f->height, f->width, CV_8UC3, padded.data, stride).clone();
     if (quarter_turns == 1) cv::rotate(rgb, rgb, cv::ROTATE_90_CLOCKWISE);
     if (quarter_turns == 2) cv::rotate(rgb, rgb, cv::ROTATE_180);
     if (quarter_turns == 3) cv::rotate(rgb, rgb, cv::ROTATE_90_COUNTERCLOCKWISE);

@@ -101,6 +101,56 @@ TEST(SynthTest, NoObjectComesNearerThanTheCameraClearance) {
   }
 }
 
+// The variety draws from a stream of its own: the same seed renders the same video with it, a
+// different one from the base renderer's, and photographs show up as textures.
+TEST(SynthTest, VarietyIsDeterministicAndChangesThePicture) {
+  std::vector<cv::Mat> photos = {cv::Mat(32, 32, CV_8UC3, cv::Scalar(250, 10, 10)),
+                                 cv::Mat(32, 32, CV_8UC3, cv::Scalar(10, 250, 10))};
+  SceneOptions options;
+  options.width = 64;
+  options.height = 40;
+  options.num_frames = 2;
+  int differ = 0;
+  for (uint64_t seed = 10; seed < 16; ++seed) {
+    options.seed = seed;
+    options.variety = false;
+    auto base = RenderVideo(options);
+    options.variety = true;
+    options.image_textures = &photos;
+    auto a = RenderVideo(options), b = RenderVideo(options);
+    ASSERT_TRUE(base.ok() && a.ok() && b.ok());
+    EXPECT_EQ(cv::norm(a->rgb[1], b->rgb[1], cv::NORM_INF), 0.0) << seed;
+    EXPECT_EQ(cv::norm(a->depth[1], b->depth[1], cv::NORM_INF), 0.0) << seed;
+    if (cv::norm(a->rgb[0], base->rgb[0], cv::NORM_L1) > 0) ++differ;
+  }
+  EXPECT_EQ(differ, 6);
+}
+
+// Tabletop scenes: the camera looks down on a table within a few metres, never through a thing.
+TEST(SynthTest, TabletopScenesAreNearAndClearOfTheCamera) {
+  SceneOptions options;
+  options.kind = SceneKind::kTabletop;
+  options.width = 48;
+  options.height = 27;
+  options.num_frames = 30;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    options.seed = seed;
+    options.variety = seed % 2 == 1;
+    auto video = RenderVideo(options);
+    ASSERT_TRUE(video.ok()) << video.status();
+    double nearest = 1e9, sum = 0, n = 0;
+    for (const cv::Mat& depth : video->depth) {
+      for (auto it = depth.begin<float>(); it != depth.end<float>(); ++it) {
+        EXPECT_GT(*it, 0.0f) << "a room has no sky, seed " << seed;
+        nearest = std::min<double>(nearest, *it);
+        sum += *it, n += 1;
+      }
+    }
+    EXPECT_GT(nearest, 0.15) << "seed " << seed;
+    EXPECT_LT(sum / n, 4.0) << "seed " << seed;  // a table, not a hall
+  }
+}
+
 TEST(SynthTest, RejectsBadOptions) {
   SceneOptions options;
   options.width = 2;

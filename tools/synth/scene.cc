@@ -35,6 +35,8 @@ double ValueNoise(const Vec3& p, uint32_t seed) {
   return v;
 }
 
+}  // namespace
+
 double Fbm(const Vec3& p, uint32_t seed) {
   double v = 0, amplitude = 0.5, frequency = 1;
   for (int octave = 0; octave < 4; ++octave) {
@@ -43,6 +45,28 @@ double Fbm(const Vec3& p, uint32_t seed) {
     frequency *= 2.03;
   }
   return v;
+}
+
+namespace {
+
+// Bilinear sample of an RGB image tiled with mirroring (u, v in tiles; one tile = the image).
+Vec3 SampleMirrored(const cv::Mat& image, double u, double v) {
+  auto mirror = [](double t) {
+    const double period = t - 2.0 * std::floor(t / 2.0);  // [0, 2)
+    return period < 1.0 ? period : 2.0 - period;           // [0, 1]
+  };
+  const double x = mirror(u) * (image.cols - 1), y = mirror(v) * (image.rows - 1);
+  const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+  const int x1 = std::min(x0 + 1, image.cols - 1), y1 = std::min(y0 + 1, image.rows - 1);
+  const double tx = x - x0, ty = y - y0;
+  Vec3 out;
+  const int corners[4][2] = {{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}};
+  const double weights[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
+  for (int i = 0; i < 4; ++i) {
+    const cv::Vec3b& c = image.at<cv::Vec3b>(corners[i][1], corners[i][0]);
+    out = out + Vec3{c[0] / 255.0, c[1] / 255.0, c[2] / 255.0} * weights[i];
+  }
+  return out;
 }
 
 bool HitPlane(const Primitive& pr, const Vec3& o, const Vec3& d, double t_min, Hit* hit) {
@@ -146,11 +170,29 @@ bool HitCylinder(const Primitive& pr, const Vec3& o, const Vec3& d, double t_min
   return found;
 }
 
+// False when the ray cannot meet a sphere of `radius` about `center` before hit->t: a
+// conservative test (the radius is inflated) that skips the exact test of a box or a cylinder
+// the ray passes far from, so it changes no image, only the time.
+bool MayHitBound(const Vec3& center, double radius, const Vec3& o, const Vec3& d, const Hit& hit) {
+  const Vec3 oc = o - center;
+  const double r = radius * (1.0 + 1e-6) + 1e-9;
+  const double b = oc.Dot(d), c = oc.Dot(oc) - r * r;
+  if (c <= 0) return true;  // the ray starts inside the bound
+  if (b > 0) return false;  // outside and moving away
+  const double disc = b * b - c;
+  return disc >= 0 && -b - std::sqrt(disc) < hit.t;
+}
+
 }  // namespace
 
 bool Intersect(const Scene& scene, const Vec3& origin, const Vec3& dir, double t_min, Hit* hit) {
   bool found = false;
   for (const Primitive& pr : scene.primitives) {
+    if (pr.shape == Shape::kBox && !MayHitBound(pr.center, pr.half.Norm(), origin, dir, *hit)) continue;
+    if (pr.shape == Shape::kCylinder &&
+        !MayHitBound(pr.center + Vec3{0, pr.half.y / 2, 0}, std::hypot(pr.half.x, pr.half.y / 2), origin, dir, *hit)) {
+      continue;
+    }
     switch (pr.shape) {
       case Shape::kPlane: found |= HitPlane(pr, origin, dir, t_min, hit); break;
       case Shape::kSphere: found |= HitSphere(pr, origin, dir, t_min, hit); break;
@@ -161,11 +203,20 @@ bool Intersect(const Scene& scene, const Vec3& origin, const Vec3& dir, double t
   return found;
 }
 
-Vec3 Albedo(const Primitive& primitive, const Vec3& p) {
+Vec3 Albedo(const Primitive& primitive, const Vec3& p, const Vec3& normal) {
   const Material& m = primitive.material;
   const Vec3 q = (p - primitive.center) * (1.0 / m.scale);
   double mix = 0;
   switch (m.texture) {
+    case Texture::kImage: {
+      if (m.image == nullptr || m.image->empty()) break;
+      // Projected along the normal's main axis; image rows run downwards.
+      const double ax = std::fabs(normal.x), ay = std::fabs(normal.y), az = std::fabs(normal.z);
+      const double u = ay >= ax && ay >= az ? q.x : (ax >= az ? q.z : q.x);
+      const double v = ay >= ax && ay >= az ? q.z : -q.y;
+      const Vec3 c = SampleMirrored(*m.image, u, v);
+      return {c.x * m.colour.x, c.y * m.colour.y, c.z * m.colour.z};
+    }
     case Texture::kPlain:
       mix = 0.15 * Fbm(q * 4.0, m.noise_seed);
       break;

@@ -14,6 +14,7 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kFarLimit = 150.0;  // metres
 constexpr double kCameraClearance = 0.5;  // metres between the camera and any object
+constexpr double kTabletopClearance = 0.3;  // the same in tabletop scenes
 
 Vec3 RandomColour(Rng& rng) {
   // Muted, varied hues: random RGB biased away from saturated extremes.
@@ -92,17 +93,22 @@ void NumberObject(size_t first, std::vector<Primitive>* primitives) {
   for (size_t i = first; i < primitives->size(); ++i) (*primitives)[i].object = last + 1;
 }
 
+// Floor, ceiling and four walls of a room `half_w` x `half_d` x `height` around the origin.
+void AddRoomShell(Rng& rng, double half_w, double half_d, double height, std::vector<Primitive>* out) {
+  out->push_back(Plane({0, 0, 0}, {0, 1, 0}, RandomMaterial(rng)));
+  out->push_back(Plane({0, height, 0}, {0, -1, 0}, RandomMaterial(rng)));
+  const Material wall = RandomMaterial(rng);
+  out->push_back(Plane({-half_w, 0, 0}, {1, 0, 0}, wall));
+  out->push_back(Plane({half_w, 0, 0}, {-1, 0, 0}, rng.Uniform() < 0.5 ? wall : RandomMaterial(rng)));
+  out->push_back(Plane({0, 0, half_d}, {0, 0, -1}, RandomMaterial(rng)));
+  out->push_back(Plane({0, 0, -half_d}, {0, 0, 1}, wall));
+}
+
 Scene MakeRoom(Rng& rng, Vec3* look_center, double* extent) {
   Scene scene;
   const double half_w = rng.Uniform(2.5, 5.0), half_d = rng.Uniform(3.0, 7.0),
                height = rng.Uniform(2.4, 3.5);
-  scene.primitives.push_back(Plane({0, 0, 0}, {0, 1, 0}, RandomMaterial(rng)));        // floor
-  scene.primitives.push_back(Plane({0, height, 0}, {0, -1, 0}, RandomMaterial(rng)));  // ceiling
-  const Material wall = RandomMaterial(rng);
-  scene.primitives.push_back(Plane({-half_w, 0, 0}, {1, 0, 0}, wall));
-  scene.primitives.push_back(Plane({half_w, 0, 0}, {-1, 0, 0}, rng.Uniform() < 0.5 ? wall : RandomMaterial(rng)));
-  scene.primitives.push_back(Plane({0, 0, half_d}, {0, 0, -1}, RandomMaterial(rng)));
-  scene.primitives.push_back(Plane({0, 0, -half_d}, {0, 0, 1}, wall));
+  AddRoomShell(rng, half_w, half_d, height, &scene.primitives);
   const int objects = rng.Int(4, 10);
   for (int i = 0; i < objects; ++i) {
     const Vec3 at{rng.Uniform(-half_w + 0.8, half_w - 0.8), 0, rng.Uniform(-half_d + 0.8, half_d - 0.8)};
@@ -164,9 +170,226 @@ Scene MakeOutdoor(Rng& rng, Vec3* look_center, double* extent) {
   scene.light_dir = Vec3{rng.Uniform(-1, 1), rng.Uniform(0.4, 1.2), rng.Uniform(-1, 1)}.Normalized();
   scene.ambient = rng.Uniform(0.3, 0.5);
   scene.sky_top = {rng.Uniform(0.2, 0.45), rng.Uniform(0.4, 0.6), rng.Uniform(0.75, 0.95)};
+  scene.fog_distance = 120.0;  // aerial perspective: far things fade towards the horizon colour
   *look_center = {0, 1.2, 0};
   *extent = 2.5;
   return scene;
+}
+
+// Parts added since `first` become scenery (object 0): never removed for the camera's sake.
+void MakeScenery(size_t first, std::vector<Primitive>* primitives) {
+  for (size_t i = first; i < primitives->size(); ++i) (*primitives)[i].object = 0;
+}
+
+// A table with things on it (books, boxes, cups, bottles, fruit, a keyboard, a screen on a
+// stand) in a room with furniture around it, as a desk or a kitchen table is filmed. The table
+// is scenery; the things on it are objects. *table_height is the height of its top.
+Scene MakeTabletop(Rng& rng, Vec3* look_center, double* extent, double* table_height) {
+  Scene scene;
+  const double half_w = rng.Uniform(2.0, 4.0), half_d = rng.Uniform(2.0, 4.0), height = rng.Uniform(2.4, 3.2);
+  AddRoomShell(rng, half_w, half_d, height, &scene.primitives);
+  const double tw = rng.Uniform(0.5, 1.0), td = rng.Uniform(0.4, 0.8), th = rng.Uniform(0.68, 0.8);
+  const Material wood = RandomMaterial(rng);
+  size_t first = scene.primitives.size();
+  scene.primitives.push_back(Box({0, th - 0.02, 0}, {tw, 0.02, td}, 0, wood));
+  for (int i = 0; i < 4; ++i) {
+    const double lx = (i & 1 ? 1 : -1) * (tw - 0.05), lz = (i & 2 ? 1 : -1) * (td - 0.05);
+    scene.primitives.push_back(Box({lx, (th - 0.04) / 2, lz}, {0.025, (th - 0.04) / 2, 0.025}, 0, wood));
+  }
+  MakeScenery(first, &scene.primitives);
+  const int things = rng.Int(5, 14);
+  for (int i = 0; i < things; ++i) {
+    const Vec3 at{rng.Uniform(-tw + 0.08, tw - 0.08), th, rng.Uniform(-td + 0.08, td - 0.08)};
+    const double yaw = rng.Uniform(0, kPi), kind = rng.Uniform();
+    first = scene.primitives.size();
+    if (kind < 0.2) {  // a book or a stack of them
+      const int stack = rng.Int(1, 3);
+      double y = 0;
+      for (int b = 0; b < stack; ++b) {
+        const Vec3 half{rng.Uniform(0.07, 0.15), rng.Uniform(0.008, 0.025), rng.Uniform(0.05, 0.11)};
+        scene.primitives.push_back(Box(at + Vec3{0, y + half.y, 0}, half, yaw + rng.Uniform(-0.3, 0.3), RandomMaterial(rng)));
+        y += 2 * half.y;
+      }
+    } else if (kind < 0.4) {
+      const Vec3 half{rng.Uniform(0.03, 0.12), rng.Uniform(0.03, 0.12), rng.Uniform(0.03, 0.12)};
+      scene.primitives.push_back(Box(at + Vec3{0, half.y, 0}, half, yaw, RandomMaterial(rng)));
+    } else if (kind < 0.6) {  // a cup
+      scene.primitives.push_back(Cylinder(at, rng.Uniform(0.03, 0.06), rng.Uniform(0.07, 0.15), RandomMaterial(rng)));
+    } else if (kind < 0.7) {  // a bottle
+      const double r = rng.Uniform(0.025, 0.045), h = rng.Uniform(0.15, 0.3);
+      const Material glass = RandomMaterial(rng);
+      scene.primitives.push_back(Cylinder(at, r, h, glass));
+      scene.primitives.push_back(Cylinder(at + Vec3{0, h, 0}, r * 0.4, h * 0.3, glass));
+    } else if (kind < 0.8) {  // fruit, a ball
+      const double r = rng.Uniform(0.03, 0.08);
+      scene.primitives.push_back(Sphere(at + Vec3{0, r, 0}, r, RandomMaterial(rng)));
+    } else if (kind < 0.9) {  // a keyboard, a tray
+      scene.primitives.push_back(Box(at + Vec3{0, 0.012, 0}, {rng.Uniform(0.15, 0.23), 0.012, rng.Uniform(0.05, 0.09)}, yaw, RandomMaterial(rng)));
+    } else {  // a screen on a stand
+      const Material m = RandomMaterial(rng);
+      const double stand = rng.Uniform(0.06, 0.15);
+      const Vec3 half{rng.Uniform(0.18, 0.3), rng.Uniform(0.12, 0.2), 0.015};
+      scene.primitives.push_back(Box(at + Vec3{0, 0.005, 0}, {0.1, 0.005, 0.08}, yaw, m));
+      scene.primitives.push_back(Cylinder(at, 0.02, stand, m));
+      scene.primitives.push_back(Box(at + Vec3{0, stand + half.y, 0}, half, yaw, m));
+    }
+    NumberObject(first, &scene.primitives);
+  }
+  // Furniture and boxes around the room, clear of the table.
+  const int around = rng.Int(2, 6);
+  for (int i = 0; i < around; ++i) {
+    Vec3 at{rng.Uniform(-half_w + 0.6, half_w - 0.6), 0, rng.Uniform(-half_d + 0.6, half_d - 0.6)};
+    if (std::fabs(at.x) < tw + 0.7 && std::fabs(at.z) < td + 0.7) at.x = (at.x < 0 ? -1 : 1) * (tw + 0.7);
+    first = scene.primitives.size();
+    if (rng.Uniform() < 0.5) {
+      AddFurniture(rng, at, rng.Uniform(0, kPi), &scene.primitives);
+    } else {
+      const Vec3 half{rng.Uniform(0.2, 0.6), rng.Uniform(0.2, 0.9), rng.Uniform(0.2, 0.6)};
+      scene.primitives.push_back(Box(at + Vec3{0, half.y, 0}, half, rng.Uniform(0, kPi), RandomMaterial(rng)));
+    }
+    NumberObject(first, &scene.primitives);
+  }
+  scene.light_dir = Vec3{rng.Uniform(-1.0, 1.0), 1.0, rng.Uniform(-1.0, 1.0)}.Normalized();
+  scene.ambient = rng.Uniform(0.45, 0.65);
+  *look_center = {0, th, 0};
+  *extent = std::max(tw, td);
+  *table_height = th;
+  return scene;
+}
+
+// A people-like figure `scale` (1: an adult) tall-ish, standing at `at`: two legs, a torso, two
+// hanging arms (vertical cylinders) and a head.
+void AddFigure(Rng& rng, Vec3 at, double scale, std::vector<Primitive>* out) {
+  const double s = scale, yaw = rng.Uniform(0, 2 * kPi);
+  const Vec3 side{std::cos(yaw), 0, std::sin(yaw)};
+  const Material clothes = RandomMaterial(rng), trousers = RandomMaterial(rng);
+  Material skin;
+  skin.colour = Vec3{rng.Uniform(0.35, 0.95), rng.Uniform(0.25, 0.75), rng.Uniform(0.2, 0.6)};
+  skin.noise_seed = static_cast<uint32_t>(rng.Next());
+  const double leg = rng.Uniform(0.75, 0.9) * s, torso = rng.Uniform(0.55, 0.65) * s;
+  for (double sign : {-1.0, 1.0}) {
+    out->push_back(Cylinder(at + side * (sign * 0.09 * s), 0.07 * s, leg, trousers));
+    out->push_back(Cylinder(at + side * (sign * 0.25 * s) + Vec3{0, leg + 0.02 * s, 0}, 0.045 * s, 0.55 * s, clothes));
+  }
+  out->push_back(Cylinder(at + Vec3{0, leg, 0}, 0.18 * s, torso, clothes));
+  out->push_back(Sphere(at + Vec3{0, leg + torso + 0.14 * s, 0}, 0.12 * s, skin));
+}
+
+// Thin structures: a pole, two poles with wires between them, or a fence of posts and rails.
+void AddThinStructure(Rng& rng, Vec3 at, std::vector<Primitive>* out) {
+  const double kind = rng.Uniform();
+  const Material m = RandomMaterial(rng);
+  if (kind < 0.35) {
+    out->push_back(Cylinder(at, rng.Uniform(0.03, 0.12), rng.Uniform(2.5, 9.0), m));
+  } else if (kind < 0.65) {
+    const double h = rng.Uniform(4.0, 9.0), yaw = rng.Uniform(0, kPi), span = rng.Uniform(6.0, 20.0);
+    const Vec3 dir{std::cos(yaw), 0, std::sin(yaw)};
+    const Vec3 b = at + dir * span;
+    out->push_back(Cylinder(at, 0.1, h, m));
+    out->push_back(Cylinder(b, 0.1, h, m));
+    const int wires = rng.Int(1, 3);
+    for (int w = 0; w < wires; ++w) {
+      const Vec3 mid = (at + b) * 0.5 + Vec3{0, h - 0.3 - 0.4 * w, 0};
+      out->push_back(Box(mid, {span / 2, 0.02, 0.02}, yaw, m));
+    }
+  } else {
+    const double yaw = rng.Uniform(0, kPi), length = rng.Uniform(4.0, 16.0), h = rng.Uniform(0.8, 1.4);
+    const double gap = rng.Uniform(0.15, 2.0);
+    const Vec3 dir{std::cos(yaw), 0, std::sin(yaw)};
+    for (double d = 0; d <= length; d += gap) {
+      out->push_back(Box(at + dir * d + Vec3{0, h / 2, 0}, {0.03, h / 2, 0.03}, yaw, m));
+    }
+    for (double y : {h * 0.45, h - 0.05}) {
+      out->push_back(Box(at + dir * (length / 2) + Vec3{0, y, 0}, {length / 2, 0.03, 0.02}, yaw, m));
+    }
+  }
+}
+
+// SceneOptions::variety, drawn from `rng` (a stream of its own): extra objects first, then
+// materials, light and sky over the whole scene.
+void AddVariety(Rng& rng, SceneKind kind, const Vec3& look_center, double extent,
+                const std::vector<cv::Mat>* images, Scene* scene) {
+  auto& prims = scene->primitives;
+  const bool open = kind == SceneKind::kOutdoor;
+  // People-like figures and thin structures.
+  const int figures = open ? rng.Int(0, 6) : rng.Int(0, 2);
+  for (int i = 0; i < figures; ++i) {
+    Vec3 at;
+    if (open) {
+      const double distance = rng.Uniform(2.0, 25.0), angle = rng.Uniform(0, 2 * kPi);
+      at = {distance * std::cos(angle), 0, distance * std::sin(angle)};
+    } else {
+      at = {look_center.x + rng.Uniform(-1.0, 1.0) * (extent + 1.0), 0,
+            look_center.z + rng.Uniform(-1.0, 1.0) * (extent + 1.0)};
+    }
+    const size_t first = prims.size();
+    AddFigure(rng, at, rng.Uniform() < 0.25 ? rng.Uniform(0.55, 0.8) : rng.Uniform(0.9, 1.1), &prims);
+    NumberObject(first, &prims);
+  }
+  const int thin = open ? rng.Int(0, 4) : 0;
+  for (int i = 0; i < thin; ++i) {
+    const double distance = rng.Uniform(2.0, 30.0), angle = rng.Uniform(0, 2 * kPi);
+    const size_t first = prims.size();
+    AddThinStructure(rng, {distance * std::cos(angle), 0, distance * std::sin(angle)}, &prims);
+    NumberObject(first, &prims);
+  }
+  // Photographs as textures on a share of the surfaces, tinted.
+  const bool photos = images != nullptr && !images->empty();
+  const double photo_share = photos ? rng.Uniform(0.3, 0.9) : 0.0;
+  for (Primitive& p : prims) {
+    if (photos && rng.Uniform() < photo_share) {
+      p.material.texture = Texture::kImage;
+      p.material.image = &(*images)[rng.Int(0, static_cast<int>(images->size()) - 1)];
+      p.material.scale = p.object == 0 ? rng.Uniform(0.5, 4.0) : rng.Uniform(0.15, 1.5);
+      const double gain = rng.Uniform(0.6, 1.25);
+      p.material.colour = Vec3{rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15), rng.Uniform(0.85, 1.15)} * gain;
+    }
+  }
+  // Light: how much is ambient, its colour, the exposure.
+  scene->ambient = rng.Uniform(0.15, 0.75);
+  const double warm = rng.Uniform(-0.25, 0.25);
+  scene->light_colour = {1.0 + warm, 1.0, 1.0 - warm};
+  scene->exposure = rng.Uniform(0.55, 1.5);
+  // Skies: clear, overcast, hazy, sunset or night, with or without clouds.
+  if (open) {
+    const double style = rng.Uniform();
+    if (style < 0.3) {  // clear, any blue
+      scene->sky_top = {rng.Uniform(0.1, 0.5), rng.Uniform(0.3, 0.65), rng.Uniform(0.6, 1.0)};
+      scene->sky_horizon = {rng.Uniform(0.6, 0.9), rng.Uniform(0.7, 0.92), rng.Uniform(0.8, 1.0)};
+    } else if (style < 0.55) {  // overcast
+      const double g = rng.Uniform(0.45, 0.9);
+      scene->sky_top = {g, g, g * rng.Uniform(1.0, 1.08)};
+      scene->sky_horizon = scene->sky_top * rng.Uniform(0.95, 1.1);
+    } else if (style < 0.75) {  // sunset
+      scene->sky_top = {rng.Uniform(0.2, 0.5), rng.Uniform(0.2, 0.4), rng.Uniform(0.4, 0.7)};
+      scene->sky_horizon = {rng.Uniform(0.8, 1.0), rng.Uniform(0.4, 0.7), rng.Uniform(0.2, 0.45)};
+    } else if (style < 0.9) {  // dusk, night
+      scene->sky_top = {rng.Uniform(0.0, 0.06), rng.Uniform(0.0, 0.08), rng.Uniform(0.03, 0.18)};
+      scene->sky_horizon = {rng.Uniform(0.05, 0.3), rng.Uniform(0.05, 0.25), rng.Uniform(0.08, 0.3)};
+      scene->ambient = rng.Uniform(0.1, 0.3);
+    } else {  // hazy white
+      scene->sky_top = {rng.Uniform(0.8, 1.0), rng.Uniform(0.8, 1.0), rng.Uniform(0.85, 1.0)};
+      scene->sky_horizon = scene->sky_top;
+    }
+    if (rng.Uniform() < 0.6) {
+      scene->cloud_cover = rng.Uniform(0.15, 0.85);
+      const double c = rng.Uniform(0.55, 1.0);
+      scene->cloud_colour = Vec3{c, c, c} * (style >= 0.75 && style < 0.9 ? 0.3 : 1.0);
+      scene->cloud_seed = static_cast<uint32_t>(rng.Next());
+    }
+    scene->fog_distance = std::exp(rng.Uniform(std::log(25.0), std::log(800.0)));
+    scene->camera_light = rng.Uniform() < 0.1 ? rng.Uniform(0.3, 1.5) : 0.0;
+  } else {
+    // Indoors: sometimes a fog that darkens or lightens the far end, sometimes a light at the
+    // camera that brightens the near end, so that neither way round is a rule.
+    if (rng.Uniform() < 0.25) {
+      scene->fog_distance = rng.Uniform(3.0, 15.0);
+      scene->fog_to_horizon = false;
+      const double g = rng.Uniform() < 0.5 ? rng.Uniform(0.0, 0.15) : rng.Uniform(0.6, 0.9);
+      scene->fog_colour = {g, g, g};
+    }
+    scene->camera_light = rng.Uniform() < 0.3 ? rng.Uniform(0.2, 1.5) : 0.0;
+  }
 }
 
 // Smooth handheld shake: a few incommensurate sines per axis.
@@ -242,7 +465,7 @@ void RenderView(const Scene& scene, const CameraPose& camera, int width, int hei
         if (Intersect(scene, origin, dir, 1e-6, &hit) && hit.t * dir.Dot(forward) < kFarLimit) {
           const Vec3 p = origin + dir * hit.t;
           depth_row[x] = static_cast<float>(hit.t * dir.Dot(forward));
-          const Vec3 albedo = Albedo(*hit.primitive, p);
+          const Vec3 albedo = Albedo(*hit.primitive, p, hit.normal);
           double diffuse = std::max(0.0, hit.normal.Dot(light));
           if (diffuse > 0) {
             Hit shadow;
@@ -250,18 +473,30 @@ void RenderView(const Scene& scene, const CameraPose& camera, int width, int hei
           }
           // Cheap ambient occlusion: darker near the floor for vertical faces.
           const double occlusion = 1.0 - 0.25 * std::exp(-3.0 * std::max(0.0, p.y)) * (1.0 - std::fabs(hit.normal.y));
-          const double shade = (scene.ambient + (1.0 - scene.ambient) * diffuse) * occlusion;
-          colour = albedo * shade;
-          // Aerial perspective outdoors: far things fade towards the horizon colour.
-          if (scene.has_sky) {
-            const double fog = 1.0 - std::exp(-hit.t / 120.0);
-            colour = colour * (1.0 - fog) + scene.sky_horizon * fog;
+          const Vec3& tint = scene.light_colour;
+          colour = {albedo.x * ((scene.ambient + (1.0 - scene.ambient) * diffuse * tint.x) * occlusion),
+                    albedo.y * ((scene.ambient + (1.0 - scene.ambient) * diffuse * tint.y) * occlusion),
+                    albedo.z * ((scene.ambient + (1.0 - scene.ambient) * diffuse * tint.z) * occlusion)};
+          if (scene.camera_light > 0) colour = colour + albedo * (scene.camera_light / (1.0 + hit.t * hit.t));
+          // Aerial perspective: far things fade towards the fog (outdoors: the horizon) colour.
+          if (scene.fog_distance > 0) {
+            const double fog = 1.0 - std::exp(-hit.t / scene.fog_distance);
+            colour = colour * (1.0 - fog) + (scene.fog_to_horizon ? scene.sky_horizon : scene.fog_colour) * fog;
           }
         } else {
           depth_row[x] = 0.0f;  // sky: infinitely far
           const double h = std::clamp(dir.y * 2.0, 0.0, 1.0);
           colour = scene.sky_horizon * (1.0 - h) + scene.sky_top * h;
+          if (scene.cloud_cover > 0 && dir.y > 0.02) {
+            // A cloud layer: noise over the plane the ray meets, thinning towards the horizon.
+            const Vec3 q{dir.x / dir.y * 0.6, dir.z / dir.y * 0.6, 0.0};
+            const double n = Fbm(q, scene.cloud_seed);
+            const double edge = 0.62 - 0.3 * scene.cloud_cover;
+            const double c = std::clamp((n - edge) / 0.12, 0.0, 1.0) * std::min(1.0, dir.y * 4.0);
+            colour = colour * (1.0 - c) + scene.cloud_colour * c;
+          }
         }
+        if (scene.exposure != 1.0) colour = colour * scene.exposure;
         rgb_row[x] = cv::Vec3b(static_cast<uchar>(std::clamp(colour.x, 0.0, 1.0) * 255.0 + 0.5),
                                static_cast<uchar>(std::clamp(colour.y, 0.0, 1.0) * 255.0 + 0.5),
                                static_cast<uchar>(std::clamp(colour.z, 0.0, 1.0) * 255.0 + 0.5));
@@ -288,12 +523,24 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
   SceneKind kind = options.kind;
   if (kind == SceneKind::kAny) kind = rng.Uniform() < 0.5 ? SceneKind::kRoom : SceneKind::kOutdoor;
   Vec3 look_center;
-  double extent;
+  double extent, table_height = 0;
+  const bool tabletop = kind == SceneKind::kTabletop;
   Scene scene = kind == SceneKind::kRoom ? MakeRoom(rng, &look_center, &extent)
+                : tabletop               ? MakeTabletop(rng, &look_center, &extent, &table_height)
                                          : MakeOutdoor(rng, &look_center, &extent);
   if (options.moving_objects) {
     const int movers = rng.Int(1, 2);
     for (int i = 0; i < movers; ++i) {
+      if (tabletop) {  // small things moving over the table, as hands and toys do
+        const double r = rng.Uniform(0.03, 0.08);
+        Primitive ball = Sphere({rng.Uniform(-0.6, 0.6) * extent, table_height + r + rng.Uniform(0.0, 0.1),
+                                 rng.Uniform(-0.6, 0.6) * extent}, r, RandomMaterial(rng));
+        ball.velocity = {rng.Uniform(-0.4, 0.4), rng.Uniform(0, 2), rng.Uniform(-0.4, 0.4)};
+        ball.bounds = rng.Uniform(0.05, 0.2);
+        scene.primitives.push_back(ball);
+        NumberObject(scene.primitives.size() - 1, &scene.primitives);
+        continue;
+      }
       const double r = rng.Uniform(0.2, 0.5);
       Primitive ball = Sphere({rng.Uniform(-1, 1), r, rng.Uniform(1.5, 3.5)}, r, RandomMaterial(rng));
       ball.velocity = {rng.Uniform(-1.5, 1.5), rng.Uniform(0, 3), rng.Uniform(-0.5, 0.5)};
@@ -302,14 +549,29 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
       NumberObject(scene.primitives.size() - 1, &scene.primitives);
     }
   }
+  if (options.variety) {
+    Rng variety(options.seed ^ 0x7661726965747921ull);
+    AddVariety(variety, kind, look_center, extent, options.image_textures, &scene);
+  }
 
   Trajectory trajectory = options.trajectory;
   if (trajectory == Trajectory::kAny) trajectory = static_cast<Trajectory>(rng.Int(1, 3));
   const double hfov = rng.Uniform(50.0, 80.0);
-  const double eye_height = kind == SceneKind::kRoom ? rng.Uniform(1.2, 1.8) : rng.Uniform(1.0, 2.5);
+  double eye_height = kind == SceneKind::kRoom ? rng.Uniform(1.2, 1.8) : rng.Uniform(1.0, 2.5);
   const double heading = rng.Uniform(0, 2 * kPi);
-  const double pitch = rng.Uniform(-0.25, 0.05);
-  const double speed = rng.Uniform(0.3, 1.2);  // m/s or rad/s scale
+  double pitch = rng.Uniform(-0.25, 0.05);
+  double speed = rng.Uniform(0.3, 1.2);  // m/s or rad/s scale
+  // Tabletop: the camera stands back from the table's edge and looks down on it.
+  double base_x = 0, base_z = 0;
+  if (tabletop) {
+    eye_height = table_height + rng.Uniform(0.25, 0.75);
+    pitch = -rng.Uniform(0.35, 1.15);
+    const double back = extent + rng.Uniform(0.0, 0.5);
+    base_x = look_center.x - std::cos(heading) * back;
+    base_z = look_center.z - std::sin(heading) * back;
+    extent = back;  // the orbit's radius
+    speed *= 0.5;
+  }
   Shake shake;
   shake.amplitude = options.shake ? rng.Uniform(0.005, 0.03) : 0.0;
   for (int i = 0; i < 6; ++i) {
@@ -323,10 +585,16 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
   std::vector<CameraPose> poses;
   for (int f = 0; f < options.num_frames; ++f) {
     const double t = f / options.fps;
-    double yaw = heading, cam_x = 0, cam_z = 0;
-    Vec3 target;
+    double yaw = heading, cam_x = base_x, cam_z = base_z;
     switch (trajectory) {
       case Trajectory::kWalk: {
+        if (tabletop) {  // a sideways slide along the table's edge
+          const double along = speed * (t - 0.5 * duration) * 0.8;
+          cam_x = base_x - std::sin(heading) * along;
+          cam_z = base_z + std::cos(heading) * along;
+          yaw = heading + 0.1 * std::sin(0.7 * t);
+          break;
+        }
         const double along = walk_start + speed * t * 0.8;
         cam_x = std::cos(heading) * along;
         cam_z = std::sin(heading) * along;
@@ -360,7 +628,8 @@ absl::StatusOr<RenderedVideo> RenderVideo(const SceneOptions& options) {
     pose.hfov_degrees = hfov;
     poses.push_back(pose);
   }
-  KeepClearOfCamera(poses, options.fps, kCameraClearance, &scene);
+  // A table's things are filmed from nearer than a room's furniture.
+  KeepClearOfCamera(poses, options.fps, tabletop ? kTabletopClearance : kCameraClearance, &scene);
 
   RenderedVideo video;
   video.fps = options.fps;

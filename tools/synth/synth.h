@@ -11,7 +11,9 @@
 
 namespace depthd::synth {
 
-enum class SceneKind { kAny, kRoom, kOutdoor };
+// kTabletop: a table with things on it seen from above its edge, in a room (chosen only
+// explicitly; kAny picks a room or an open scene).
+enum class SceneKind { kAny, kRoom, kOutdoor, kTabletop };
 enum class Trajectory { kAny, kWalk, kPan, kOrbit, kStatic };
 
 struct SceneOptions {
@@ -24,6 +26,14 @@ struct SceneOptions {
   Trajectory trajectory = Trajectory::kAny;
   bool shake = true;                       // handheld shake on top of the trajectory
   bool moving_objects = true;
+  // Variety that breaks the shortcuts a network learns on the base renderer: photographs as
+  // textures (from `image_textures`), lighting, exposure, fog and camera light drawn so that
+  // brightness says nothing about depth, cloudy, overcast, sunset and night skies, thin
+  // structures (poles, wires, fences) and people-like figures. Drawn from a stream of its own,
+  // so the base scene of a seed stays what it was; off (the default), a seed renders as it
+  // always has.
+  bool variety = false;
+  const std::vector<cv::Mat>* image_textures = nullptr;  // CV_8UC3 RGB patches, not owned
 };
 
 struct Intrinsics {

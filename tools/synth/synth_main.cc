@@ -15,6 +15,7 @@
 #include "core/media/npy.h"
 #include "core/media/video_writer.h"
 #include "tools/synth/synth.h"
+#include "tools/synth/texture_bank.h"
 
 ABSL_FLAG(uint64_t, seed, 0, "seed of the first video");
 ABSL_FLAG(int, count, 1, "number of videos (seeds seed .. seed + count - 1)");
@@ -24,7 +25,12 @@ ABSL_FLAG(int, height, 216, "height in pixels");
 ABSL_FLAG(double, fps, 24.0, "frames per second");
 ABSL_FLAG(std::string, out, "synth_out", "output folder; one sub-folder per video");
 ABSL_FLAG(std::string, format, "mp4", "RGB output: mp4 | png");
-ABSL_FLAG(std::string, kind, "any", "scene: any | room | outdoor");
+ABSL_FLAG(std::string, kind, "any", "scene: any | room | outdoor | tabletop");
+ABSL_FLAG(bool, variety, false,
+          "the renderer's variety (photograph textures with --textures, lighting and colour "
+          "independent of depth, varied skies, thin structures, people-like figures)");
+ABSL_FLAG(std::string, textures, "", "with --variety: a folder of videos to cut texture patches from");
+ABSL_FLAG(uint64_t, texture_seed, 1, "which frames and crops --textures cuts");
 ABSL_FLAG(bool, depth_png16, false, "also write depth_png16/%05d.png in millimetres");
 ABSL_FLAG(std::string, video_only, "", "write only this MP4 file (for samples), no depth");
 
@@ -41,9 +47,27 @@ int main(int argc, char** argv) {
   SceneKind kind = SceneKind::kAny;
   if (kind_name == "room") kind = SceneKind::kRoom;
   else if (kind_name == "outdoor") kind = SceneKind::kOutdoor;
+  else if (kind_name == "tabletop") kind = SceneKind::kTabletop;
   else if (kind_name != "any") {
-    std::cerr << "synth: --kind must be any, room or outdoor\n";
+    std::cerr << "synth: --kind must be any, room, outdoor or tabletop\n";
     return 2;
+  }
+  std::vector<cv::Mat> textures;
+  if (!absl::GetFlag(FLAGS_textures).empty()) {
+    if (!absl::GetFlag(FLAGS_variety)) {
+      std::cerr << "synth: --textures needs --variety\n";
+      return 2;
+    }
+    auto videos = depthd::synth::ListVideos(absl::GetFlag(FLAGS_textures));
+    depthd::synth::TextureBankOptions bank;
+    bank.seed = absl::GetFlag(FLAGS_texture_seed);
+    auto cut = videos.ok() ? depthd::synth::CutTextures(*videos, bank)
+                           : absl::StatusOr<std::vector<cv::Mat>>(videos.status());
+    if (!cut.ok()) {
+      std::cerr << "synth: " << cut.status() << "\n";
+      return 1;
+    }
+    textures = *std::move(cut);
   }
   const auto start = std::chrono::steady_clock::now();
   int64_t frames_rendered = 0;
@@ -55,6 +79,8 @@ int main(int argc, char** argv) {
     options.num_frames = absl::GetFlag(FLAGS_frames);
     options.fps = absl::GetFlag(FLAGS_fps);
     options.kind = kind;
+    options.variety = absl::GetFlag(FLAGS_variety);
+    options.image_textures = &textures;
     auto video = depthd::synth::RenderVideo(options);
     if (!video.ok()) {
       std::cerr << "synth: " << video.status() << "\n";
