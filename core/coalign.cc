@@ -155,6 +155,10 @@ int SampledSnippets::FreeInGroup(int group) const {
   return free;
 }
 
+bool SampledSnippets::anchored() const {
+  return std::find(fixed.begin(), fixed.end(), 1) != fixed.end();
+}
+
 double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>& s,
                        const std::vector<double>& t) {
   double total = 0.0;
@@ -169,7 +173,7 @@ double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>
       scale_term += below * below;
       shift_term += t[k] * t[k];
     }
-    total += (0.1 * scale_term + 10.0 * shift_term) / free;
+    total += (0.1 * scale_term + 10.0 * shift_term) / sampled.SoftCount(static_cast<int>(g));
   }
   return total;
 }
@@ -235,24 +239,6 @@ CoalignResult ToResult(const SampledSnippets& sampled, const std::vector<double>
 }
 
 }  // namespace coalign_internal
-
-absl::StatusOr<CoalignSolver> ParseCoalignSolver(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(std::string(name));
-  if (lower.empty() || lower == "fast") return CoalignSolver::kFast;
-  if (lower == "reference") return CoalignSolver::kReference;
-  if (lower == "early_stop") return CoalignSolver::kEarlyStop;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown co-alignment solver '", std::string(name), "'; use fast, early_stop or reference"));
-}
-
-std::string CoalignSolverName(CoalignSolver solver) {
-  switch (solver) {
-    case CoalignSolver::kReference: return "reference";
-    case CoalignSolver::kEarlyStop: return "early_stop";
-    case CoalignSolver::kFast: return "fast";
-  }
-  return "unknown";
-}
 
 absl::StatusOr<CoalignResult> Coalign(const SnippetDepths& depths, const CoalignOptions& options) {
   if (options.max_iterations < 1) {

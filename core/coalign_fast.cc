@@ -442,7 +442,7 @@ absl::Status Refine(const SampledSnippets& sampled, const CoalignOptions& option
   }
   for (int k = 0; k < S; ++k) {
     if (sampled.is_fixed(k)) continue;
-    const double n = free_in_group[sampled.snippet_group[k]];
+    const double n = sampled.SoftCount(sampled.snippet_group[k]);
     reg_scale[k] = 0.1 / n;
     reg_shift[k] = 10.0 / n;
   }

@@ -72,6 +72,8 @@ absl::Status WindowedCoalignment::Add(int group, const std::vector<int>& frames,
       for (int c : cols_) *out++ = dst[static_cast<int64_t>(r) * width_ + c];
     }
   }
+  if (added_.size() < lengths_.size()) added_.resize(lengths_.size(), 0);
+  ++added_[group];
   snippets_[{snippet->last(), group}] = std::move(snippet);
   return absl::OkStatus();
 }
@@ -152,7 +154,11 @@ absl::Status WindowedCoalignment::Solve(int predicted_through) {
   for (size_t g = 1; g < lengths_.size(); ++g) {
     problem.group_first[g] = problem.group_first[g - 1] + problem.group_sizes[g - 1];
   }
-  if (!any_solved) problem.fixed.clear();  // the first window: the global problem in small
+  if (!any_solved) {
+    problem.fixed.clear();  // the first window: the global problem in small
+  } else {
+    problem.group_totals = added_;
+  }
 
   // A snippet seen for the first time starts from the least-squares fit of its prediction to
   // what the aligned snippets already say about its frames (scale held positive), so it does not

@@ -75,6 +75,7 @@ class WindowedCoalignment {
   float min_value_;                    // smallest prediction so far (the reference's offset)
   int solved_through_ = -1;
   int next_final_ = 0;
+  std::vector<int> added_;  // per group: snippets added so far
   WindowStats stats_;
 };
 

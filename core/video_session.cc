@@ -56,36 +56,6 @@ torch::Tensor FrameToPlanes(const cv::Mat& rgb, int padded_height, int padded_wi
 
 }  // namespace
 
-absl::StatusOr<CoalignScope> ParseCoalignScope(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(std::string(name));
-  if (lower == "global") return CoalignScope::kGlobal;
-  if (lower == "windowed") return CoalignScope::kWindowed;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown co-alignment scope '", std::string(name), "'; use global or windowed"));
-}
-
-std::string CoalignScopeName(CoalignScope scope) {
-  return scope == CoalignScope::kGlobal ? "global" : "windowed";
-}
-
-absl::StatusOr<Normalization> ParseNormalization(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(std::string(name));
-  if (lower == "global") return Normalization::kGlobal;
-  if (lower == "aligned") return Normalization::kAligned;
-  if (lower == "running") return Normalization::kRunning;
-  return absl::InvalidArgumentError(absl::StrCat("unknown normalization '", std::string(name),
-                                                 "'; use global, aligned or running"));
-}
-
-std::string NormalizationName(Normalization normalization) {
-  switch (normalization) {
-    case Normalization::kGlobal: return "global";
-    case Normalization::kAligned: return "aligned";
-    case Normalization::kRunning: return "running";
-  }
-  return "unknown";
-}
-
 class VideoSession::Impl {
  public:
   Impl(DepthModel& model, SessionOptions options) : model_(model), opt_(std::move(options)) {}

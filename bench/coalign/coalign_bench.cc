@@ -33,6 +33,8 @@
 #include "core/coalign_window.h"
 #include "core/media/depth_image.h"
 #include "core/depth_metrics.h"
+#include "core/depth_normalizer.h"
+#include "core/video_session.h"
 #include "core/model/device.h"
 #include "core/merge.h"
 #include "core/model/model_loader.h"
@@ -62,6 +64,9 @@ ABSL_FLAG(int, model_res, 384, "processing resolution of case (b)");
 ABSL_FLAG(std::string, windows, "0,10,25,50,100",
           "windowed scope: window lengths to run beside the global fast solve (empty skips it)");
 ABSL_FLAG(int, solve_every, 10, "windowed scope: frames between solves");
+ABSL_FLAG(std::string, live_dilations, "1,7",
+          "model cases: the dilations of a live job (depthd's default latency of 15 frames gives "
+          "1,7), co-aligned as live jobs are (window 0, a solve every frame); empty skips it");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, svg, "", "write a speed-against-quality chart (SVG) here");
 
@@ -264,6 +269,138 @@ nlohmann::json RunWindowed(const Case& c, const std::vector<int>& windows, int s
   return out;
 }
 
+// Per-frame median of [0, 1] depth, and the steps between consecutive frames' medians split by
+// whether the frame opened a batch (the first frame a solve let out) or not.
+struct StepStats {
+  double at_batch_starts = 0.0, elsewhere = 0.0;  // mean |median(f) - median(f - 1)|
+  int batch_starts = 0, others = 0;
+};
+
+double MedianOf(const cv::Mat& depth) {
+  std::vector<float> v(depth.begin<float>(), depth.end<float>());
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+StepStats Steps(const std::vector<double>& medians, const std::vector<bool>& batch_start) {
+  StepStats out;
+  for (size_t f = 1; f < medians.size(); ++f) {
+    const double step = std::abs(medians[f] - medians[f - 1]);
+    if (batch_start[f]) {
+      out.at_batch_starts += step;
+      ++out.batch_starts;
+    } else {
+      out.elsewhere += step;
+      ++out.others;
+    }
+  }
+  if (out.batch_starts > 0) out.at_batch_starts /= out.batch_starts;
+  if (out.others > 0) out.elsewhere /= out.others;
+  return out;
+}
+
+// The windowed co-alignment of `c` with `options`, each frame through RUNNING normalisation as it
+// leaves: the frames ([0, 1]) and which of them opened a batch.
+struct WindowedRun {
+  std::vector<cv::Mat> running;  // RUNNING-normalised frames
+  std::vector<cv::Mat> aligned;  // aligned units (min-max normalised afterwards for quality)
+  std::vector<bool> batch_start;
+};
+
+WindowedRun RunWindowedRunning(const Case& c, const WindowOptions& options) {
+  WindowedRun run;
+  auto normalizer = DepthNormalizer::Create(Normalization::kRunning, "");
+  if (!normalizer.ok()) std::exit(1);
+  int position = -1, emitted_at = -2;  // the stream's newest frame; where the last frame left
+  const SnippetPlan& plan = c.depths.plan();
+  absl::Status status = CoalignWindowedStream(
+      plan, c.depths.height(), c.depths.width(), options,
+      [&](int group, int index) -> absl::StatusOr<const float*> {
+        position = plan.groups[group].snippets[index].back();
+        return c.depths.Slot(group, index, 0);
+      },
+      [&](int index, const cv::Mat& frame) -> absl::Status {
+        run.batch_start.push_back(position != emitted_at);
+        emitted_at = position;
+        run.aligned.push_back(frame.clone());
+        return (*normalizer)->Add(index, frame, [&](int, const cv::Mat& out) {
+          run.running.push_back(out.clone());
+          return absl::OkStatus();
+        });
+      });
+  if (!status.ok()) {
+    std::cerr << "bench_coalign: windowed: " << status << "\n";
+    std::exit(1);
+  }
+  double lo = 1e30, hi = -1e30;
+  for (const cv::Mat& f : run.aligned) {
+    double a, b;
+    cv::minMaxLoc(f, &a, &b);
+    lo = std::min(lo, a);
+    hi = std::max(hi, b);
+  }
+  for (cv::Mat& f : run.aligned) NormalizeDepth(lo, hi, &f);
+  return run;
+}
+
+// A live job against the file job on the same video: the live plan (`live`: its own dilations'
+// predictions, window 0, a solve per frame) against the global fast solve of `file`, and the
+// RUNNING range's steps at batch starts against elsewhere for both the live run and the file
+// job's windowed defaults, beside the GLOBAL-normalised video's own steps at the same frames.
+nlohmann::json RunLive(const Case& file, const Case& live, int window, int solve_every,
+                       std::vector<std::string>* table) {
+  auto global = Coalign(file.depths, {});
+  if (!global.ok()) std::exit(1);
+  auto global_merged = MergeToFrames(file.depths, *global);
+  std::vector<double> global_medians;
+  for (const cv::Mat& f : *global_merged) global_medians.push_back(MedianOf(f));
+  const double far = file.truth.empty() ? 0.0 : FarthestDepth(file.truth);
+  std::optional<double> global_error;
+  if (far > 0) {
+    auto accuracy = EvaluateDepth(*global_merged, file.truth);
+    if (accuracy.ok()) global_error = accuracy->mae / far;
+  }
+  nlohmann::json out = {{"name", file.name}};
+  auto one = [&](const char* label, const Case& c, int w, int every) {
+    WindowOptions options;
+    options.window = w;
+    options.solve_every = every;
+    const WindowedRun run = RunWindowedRunning(c, options);
+    std::vector<double> medians;
+    for (const cv::Mat& f : run.running) medians.push_back(MedianOf(f));
+    const StepStats running = Steps(medians, run.batch_start);
+    const StepStats natural = Steps(global_medians, run.batch_start);
+    const double mae_vs_global = synth::AlignedMae(run.aligned, *global_merged);
+    std::optional<double> error, ratio;
+    if (far > 0) {
+      auto accuracy = EvaluateDepth(run.aligned, c.truth);
+      if (accuracy.ok()) error = accuracy->mae / far;
+      if (error && global_error && *global_error > 0) ratio = *error / *global_error;
+    }
+    table->push_back(absl::StrFormat(
+        "%-32s %-22s %10.5f %9s %9s  %8.5f %8.5f  %8.5f %8.5f", file.name,
+        absl::StrFormat("%s [%s] w=%d/%d", label, absl::StrJoin(c.dilations, ","), w, every),
+        mae_vs_global, Opt(error), Opt(ratio, "%.3f"), running.at_batch_starts, running.elsewhere,
+        natural.at_batch_starts, natural.elsewhere));
+    nlohmann::json row = {{"dilations", c.dilations},
+                          {"window", w},
+                          {"solve_every", every},
+                          {"mae_vs_file_global", mae_vs_global},
+                          {"running_step_at_batch_starts", running.at_batch_starts},
+                          {"running_step_elsewhere", running.elsewhere},
+                          {"global_step_at_batch_starts", natural.at_batch_starts},
+                          {"global_step_elsewhere", natural.elsewhere},
+                          {"batch_starts", running.batch_starts}};
+    if (error) row["mae_vs_truth"] = *error;
+    if (ratio) row["error_ratio_to_file_global"] = *ratio;
+    out[label] = row;
+  };
+  one("file", file, window, solve_every);
+  one("live", live, 0, 1);
+  if (global_error) out["file_global_mae_vs_truth"] = *global_error;
+  return out;
+}
+
 // Speed against quality: one point per solver and synthetic case, seconds on a log axis,
 // AbsRel against the truth on the other. Written by hand so no plotting package is needed.
 std::string SpeedQualitySvg(const nlohmann::json& report) {
@@ -383,6 +520,9 @@ int main(int argc, char** argv) {
   for (absl::string_view w : absl::StrSplit(absl::GetFlag(FLAGS_windows), ',', absl::SkipEmpty())) {
     windows.push_back(std::stoi(std::string(w)));
   }
+  std::vector<std::string> live_table = {absl::StrFormat(
+      "%-32s %-22s %10s %9s %9s  %8s %8s  %8s %8s", "case", "job", "mae_vs_glb", "mae_truth",
+      "vs_global", "run@bat", "run@else", "glb@bat", "glb@else")};
   std::vector<std::string> windowed_table;
   windowed_table.push_back(absl::StrFormat("%-40s %-8s %10s %10s %10s %10s", "case", "scope",
                                            "coal+merge", "mae_vs_glb", "mae_truth", "vs_global"));
@@ -578,6 +718,11 @@ int main(int argc, char** argv) {
           if (v.ok()) inputs.push_back({"model on " + entry.path().filename().string(), *v, {}});
         }
       }
+      std::vector<int> live_dilations;
+      for (absl::string_view d :
+           absl::StrSplit(absl::GetFlag(FLAGS_live_dilations), ',', absl::SkipEmpty())) {
+        live_dilations.push_back(std::stoi(std::string(d)));
+      }
       for (size_t i = 0; i < inputs.size(); ++i) {
         auto depths = PredictSnippetDepths(**model, inputs[i].video, *options);
         if (!depths.ok()) {
@@ -587,6 +732,19 @@ int main(int argc, char** argv) {
         Case c{inputs[i].name, options->snippets.dilations, std::move(*depths), inputs[i].truth};
         run_case(c, /*with_reference=*/true, absl::GetFlag(FLAGS_runs));
         run_windowed(c);
+        if (!live_dilations.empty()) {
+          PipelineOptions live_options = *options;
+          live_options.snippets.dilations = live_dilations;
+          live_options.snippets.cap_dilation = false;
+          auto live_depths = PredictSnippetDepths(**model, inputs[i].video, live_options);
+          if (!live_depths.ok()) {
+            std::cerr << "bench_coalign: " << live_depths.status() << "\n";
+            continue;
+          }
+          Case live{inputs[i].name, live_dilations, std::move(*live_depths), inputs[i].truth};
+          report["live"].push_back(RunLive(c, live, 50, 10, &live_table));
+          std::cout << live_table.back() << std::endl;
+        }
       }
     }
   }
@@ -595,6 +753,12 @@ int main(int argc, char** argv) {
   for (const std::string& line : table) std::cout << line << "\n";
   std::cout << "\nwindowed co-alignment beside the global fast solve:\n";
   for (const std::string& line : windowed_table) std::cout << line << "\n";
+  if (live_table.size() > 1) {
+    std::cout << "\nlive jobs against file jobs, and the RUNNING range's steps in per-frame median "
+                 "depth (mean |median(f) - median(f-1)|) at the frames that open a batch and "
+                 "elsewhere, beside the GLOBAL-normalised file job's steps at the same frames:\n";
+    for (const std::string& line : live_table) std::cout << line << "\n";
+  }
   if (!absl::GetFlag(FLAGS_svg).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_svg)) << SpeedQualitySvg(report);
     std::cout << "wrote " << absl::GetFlag(FLAGS_svg) << "\n";

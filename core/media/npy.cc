@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <string_view>
 
 #include "absl/status/status.h"

@@ -49,15 +49,6 @@ absl::StatusOr<DeviceKind> ResolveDevice(std::string_view name) {
       absl::StrCat("unknown device '", std::string(name), "'; use auto, cpu, cuda or mps"));
 }
 
-std::string DeviceName(DeviceKind device) {
-  switch (device) {
-    case DeviceKind::kCpu: return "cpu";
-    case DeviceKind::kCuda: return "cuda";
-    case DeviceKind::kMps: return "mps";
-  }
-  return "cpu";
-}
-
 absl::StatusOr<DType> ResolveDType(std::string_view name, DeviceKind device) {
   const std::string lower = absl::AsciiStrToLower(std::string(name));
   if (lower.empty()) return device == DeviceKind::kCpu ? DType::kFloat32 : DType::kFloat16;
@@ -71,15 +62,6 @@ absl::StatusOr<DType> ResolveDType(std::string_view name, DeviceKind device) {
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown dtype '", std::string(name), "'; use fp32, fp16 or bf16"));
-}
-
-std::string DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32: return "fp32";
-    case DType::kFloat16: return "fp16";
-    case DType::kBFloat16: return "bf16";
-  }
-  return "fp32";
 }
 
 void SetTorchThreads(int threads) {
