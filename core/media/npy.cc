@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -294,14 +293,13 @@ absl::StatusOr<NpyFrameFile> NpyFrameFile::Open(const std::string& path) {
   if (std::fread(header.data(), 1, header_length, file.file_) != header_length) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": truncated header"));
   }
-  std::smatch match;
-  long long n = 0, h = 0, w = 0;
-  if (header.find("'descr': '<f4'") == std::string::npos ||
-      !std::regex_search(header, match, std::regex("'shape':\\s*\\(([^)]*)\\)")) ||
-      std::sscanf(match[1].str().c_str(), "%lld, %lld, %lld", &n, &h, &w) != 3 || n < 0 || h <= 0 ||
-      w <= 0 || h > (1 << 16) || w > (1 << 16)) {
+  const absl::StatusOr<HeaderDict> dict = ParseHeader(header);
+  if (!dict.ok() || dict->descr != "<f4" || dict->fortran_order || dict->shape.size() != 3 ||
+      dict->shape[1] <= 0 || dict->shape[2] <= 0 || dict->shape[1] > (1 << 16) ||
+      dict->shape[2] > (1 << 16)) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not an [N, H, W] float32 array"));
   }
+  const int64_t n = dict->shape[0], h = dict->shape[1], w = dict->shape[2];
   file.data_offset_ = static_cast<int64_t>(10 + header_length);
   file.frames_ = n;
   file.height_ = static_cast<int>(h);
