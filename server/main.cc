@@ -79,8 +79,11 @@ ABSL_FLAG(absl::Duration, live_idle_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, result_ttl, absl::Hours(24), "how long finished jobs' results are kept");
 ABSL_FLAG(int64_t, results_max_bytes, 20LL << 30,
           "disk for kept results; the oldest are removed first beyond it");
-ABSL_FLAG(std::string, coalign_scope, "windowed",
-          "co-alignment scope for jobs that do not choose: windowed | global");
+ABSL_FLAG(std::string, coalign_scope, "auto",
+          "co-alignment scope for jobs that do not choose: windowed | global | auto (windowed "
+          "for TorchScript snippet models such as the embedded one, whose predictions "
+          "bench/coalign measured windowed at no cost; global for a RollingDepth checkpoint, "
+          "not measured here)");
 ABSL_FLAG(int, coalign_window, 50, "windowed scope: frames a snippet stays free");
 ABSL_FLAG(int, coalign_solve_every, 10, "windowed scope: frames between solves");
 ABSL_FLAG(bool, sync_uploads, true,
@@ -155,8 +158,11 @@ int main(int argc, char** argv) {
   limits.results_max_bytes = absl::GetFlag(FLAGS_results_max_bytes);
   limits.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
   if (limits.max_memory_bytes <= 0) limits.max_memory_bytes = server::MemoryBudget::DefaultBytes();
-  auto scope = ParseCoalignScope(absl::GetFlag(FLAGS_coalign_scope));
-  if (!scope.ok()) return Fail(absl::StrCat("--coalign_scope: ", scope.status().message()), 2);
+  const bool auto_scope = absl::GetFlag(FLAGS_coalign_scope) == "auto";
+  auto scope = ParseCoalignScope(auto_scope ? "windowed" : absl::GetFlag(FLAGS_coalign_scope));
+  if (!scope.ok()) {
+    return Fail(absl::StrCat("--coalign_scope: ", scope.status().message(), " (or auto)"), 2);
+  }
   limits.defaults.scope = *scope;
   limits.defaults.window = absl::GetFlag(FLAGS_coalign_window);
   limits.defaults.solve_every = absl::GetFlag(FLAGS_coalign_solve_every);
@@ -201,6 +207,7 @@ int main(int argc, char** argv) {
   auto model = LoadDepthModel(load);
   if (!model.ok()) return Fail(std::string(model.status().message()));
   const ModelInfo info = DescribeModel(**model);
+  if (auto_scope && info.contract.format != "torchscript") limits.defaults.scope = CoalignScope::kGlobal;
   auto digest = server::ModelDigest(model_path);
   if (!digest.ok()) return Fail(std::string(digest.status().message()));
 
