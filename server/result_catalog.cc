@@ -85,7 +85,9 @@ void ResultCatalog::Evict() {
   for (const JobRecord& job : store_->All()) {
     if (job.result == v1::RESULT_STATE_COMPLETE || job.result == v1::RESULT_STATE_PARTIAL) {
       total += job.result_bytes;
-      if (job.result == v1::RESULT_STATE_COMPLETE) kept.push_back(job);
+      // A result is marked complete just before its job's end is recorded: until then it has
+      // no `finished` time to age from, and a reader may be about to open it.
+      if (job.result == v1::RESULT_STATE_COMPLETE && IsFinal(job.state)) kept.push_back(job);
     }
   }
   std::sort(kept.begin(), kept.end(),
