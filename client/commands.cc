@@ -221,6 +221,7 @@ int InfoCommand() {
       l.max_frames(), l.max_pixels(), l.max_chunk_bytes(), l.max_memory_bytes() >> 20, l.queue_size(),
       l.max_active_jobs(), l.upload_idle_timeout_seconds(), l.write_stall_timeout_seconds(),
       l.result_ttl_seconds() / 3600, l.results_max_bytes() >> 20, info.queue_depth(), info.jobs_running());
+  if (!info.replica_address().empty()) std::cout << "replica: " << info.replica_address() << "\n";
   return 0;
 }
 

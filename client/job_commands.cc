@@ -61,6 +61,11 @@ int SubmitCommand(const std::vector<std::string>& args) {
   const grpc::Status status = stream->Finish();
   if (!status.ok()) return Fail(status);
   std::cout << job.job_id() << "\n";
+  if (!job.replica_address().empty()) {
+    // Replicas keep their own jobs: the later calls must reach this one.
+    std::cerr << "depthctl: the job is held by " << job.replica_address()
+              << "; watch, fetch, cancel and delete it with --server " << job.replica_address() << "\n";
+  }
   return 0;
 }
 

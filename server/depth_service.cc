@@ -129,6 +129,7 @@ grpc::ServerUnaryReactor* DepthService::GetServerInfo(grpc::CallbackServerContex
     response->set_default_coalign_scope(CoalignScopeName(l.defaults.scope));
     response->set_tls(context_->tls);
     response->set_authentication(context_->auth != nullptr);
+    response->set_replica_address(context_->advertise_address);
   }
   return Answer(context, "GetServerInfo", status);
 }

@@ -97,6 +97,9 @@ ABSL_FLAG(std::string, auth_tokens, "",
           "authorization: Bearer <token>; a job belongs to its tenant");
 ABSL_FLAG(bool, allow_insecure, false,
           "serve beyond loopback without TLS or tokens (warned about at start-up)");
+ABSL_FLAG(std::string, advertise_address, "",
+          "HOST:PORT at which clients reach this replica, named in every job's status (a "
+          "StatefulSet pod's DNS name): later calls about a job go to the replica that holds it");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "on SIGTERM/SIGINT running jobs get this long to finish; then they are re-queued (they "
           "run again after a restart) and depthd exits");
@@ -173,6 +176,12 @@ int main(int argc, char** argv) {
       limits.write_stall_timeout <= absl::ZeroDuration() ||
       limits.live_idle_timeout <= absl::ZeroDuration() || limits.results_max_bytes < 0) {
     return Fail("--queue_size must be >= 0, --max_active_jobs and the limits >= 1, the timeouts > 0", 2);
+  }
+  if (const std::string advertised = absl::GetFlag(FLAGS_advertise_address);
+      !advertised.empty() && (advertised.find(':') == std::string::npos ||
+                              advertised.find_first_of(" \t\n/") != std::string::npos)) {
+    return Fail(absl::StrCat("--advertise_address '", advertised,
+                             "' is not HOST:PORT (e.g. depthd-0.depthd-headless.default.svc:50051)"), 2);
   }
 
   // The state folder, which one depthd uses at a time.
@@ -251,6 +260,7 @@ int main(int argc, char** argv) {
   context.model_sha256 = *digest;
   context.limits = limits;
   context.state_dir = state_dir;
+  context.advertise_address = absl::GetFlag(FLAGS_advertise_address);
   context.auth = auth.get();
   context.store = store->get();
   context.scheduler = &scheduler;

@@ -62,6 +62,7 @@ void ServiceContext::FillStatus(const JobRecord& r, v1::JobStatus* out) const {
   out->set_live(r.live);
   out->set_attempts(r.attempts);
   *out->mutable_spec() = r.spec;
+  out->set_replica_address(advertise_address);
 }
 
 absl::Status ServiceContext::CheckDisk() const {

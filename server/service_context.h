@@ -52,6 +52,7 @@ struct ServiceContext {
   std::string model_sha256;
   ServiceLimits limits;
   std::string state_dir;
+  std::string advertise_address;  // named in every JobStatus (replicas: docs/operations.md)
   bool tls = false;
   const TokenAuth* auth = nullptr;  // null: no tokens
   JobStore* store = nullptr;

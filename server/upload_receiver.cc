@@ -162,6 +162,7 @@ absl::StatusOr<std::vector<v1::EstimateResponse>> UploadReceiver::Begin(const v1
     accepted.mutable_accepted()->set_job_id(job_->id);
     accepted.mutable_accepted()->set_queue_position(std::max(0, context_->scheduler->Position(job_->id)));
     accepted.mutable_accepted()->set_latency_frames(job_->spec.latency_frames);
+    accepted.mutable_accepted()->set_replica_address(context_->advertise_address);
     out.push_back(std::move(accepted));
     out.push_back(UploadMessage(durable.bytes, durable.frames, false, true));
     spec_ = job_->spec;
@@ -193,6 +194,7 @@ absl::Status UploadReceiver::Admit(bool frames, std::vector<v1::EstimateResponse
   a->set_job_id(job_->id);
   a->set_queue_position(std::max(0, context_->scheduler->Position(job_->id)));
   a->set_latency_frames(spec_.latency_frames);
+  a->set_replica_address(context_->advertise_address);
   a->set_coalign_scope(CoalignScopeName(spec_.session.scope));
   a->set_normalization(spec_.session.normalization == Normalization::kGlobal
                            ? v1::NORMALIZATION_GLOBAL

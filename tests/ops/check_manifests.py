@@ -10,13 +10,16 @@
    reference (keda.sh/docs/2.10/concepts/scaling-deployments/), with the prometheus trigger's
    metadata. What this does not prove: admission by a real API server (defaulting, immutable
    fields, quotas), nor that KEDA or prometheus-adapter is installed.
-2. Consistency, the point of these files: Services and the PodDisruptionBudget select the
-   Deployment's pods; named target ports exist; --listen/--metrics_listen match the container
+2. Consistency, the point of these files: depthd runs as a StatefulSet whose state folder is a
+   volume per replica (volumeClaimTemplates: an emptyDir would lose acknowledged jobs), governed
+   by a headless Service that selects its pods, and each pod advertises its own DNS name
+   ($(POD_NAME).<serviceName>...:<grpc port>, POD_NAME from the Downward API); Services and the
+   PodDisruptionBudget select the StatefulSet's pods; named target ports exist; --listen/--metrics_listen match the container
    ports and the scrape annotation; beyond loopback either TLS and tokens or --allow_insecure;
    terminationGracePeriodSeconds is longer than --shutdown_grace; readiness is the gRPC health
    probe on the gRPC port and liveness is not (NOT_SERVING during a drain must not restart the
    pod); the PDB uses maxUnavailable; a headless Service exists for client-side balancing; the
-   autoscalers target an existing Deployment, their PromQL parses (promtool) and uses only
+   autoscalers target an existing StatefulSet, their PromQL parses (promtool) and uses only
    metrics depthd exports (server/metrics.cc); the HPA's metric is one the adapter rule serves.
 3. deploy/docker-compose.yml: `docker-compose config` (Debian's docker-compose validates the
    file against the Compose schema without a daemon) when it is installed; the files it mounts
@@ -79,6 +82,7 @@ QUANTITIES = {("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "
 QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
 KINDS = {
     ("apps/v1", "Deployment"): "V1Deployment",
+    ("apps/v1", "StatefulSet"): "V1StatefulSet",
     ("v1", "Service"): "V1Service",
     ("v1", "ConfigMap"): "V1ConfigMap",
     ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
@@ -251,6 +255,31 @@ def selects(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def check_replicas(where, d, services, labels, container, ports):
+    """A StatefulSet: a volume per replica for the state, and each pod names itself."""
+    spec = d["spec"]
+    claims = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
+    state = next((m["name"] for m in container.get("volumeMounts", []) if m["mountPath"] == "/var/lib/depthd"), None)
+    if state not in claims:
+        error(where, f"the state folder (volume {state!r}) is no volumeClaimTemplate: a replaced pod would "
+                     "lose the jobs it acknowledged")
+    governing = next((s for s in services if s["metadata"]["name"] == spec.get("serviceName")), None)
+    if governing is None or governing["spec"].get("clusterIP") != "None" or \
+            not selects(governing["spec"].get("selector", {}), labels):
+        error(where, f"serviceName {spec.get('serviceName')!r} is no headless Service selecting its pods "
+                     "(the pods would have no DNS names)")
+    advertised = flag(container.get("args", []), "advertise_address")
+    expected = f"$(POD_NAME).{spec.get('serviceName')}."
+    if advertised is None or not advertised.startswith(expected) or \
+            not advertised.endswith(f":{ports.get('grpc')}"):
+        error(where, f"--advertise_address {advertised!r} is not {expected}...:{ports.get('grpc')}: clients "
+                     "would not find the replica that holds their job")
+    env = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in container.get("env", [])}
+    for var, field in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")):
+        if f"$({var})" in (advertised or "") and env.get(var) != field:
+            error(where, f"env {var} is not the Downward API's {field}")
+
+
 def check_deployment(where, d, services, pdbs):
     spec = d["spec"]
     pod = spec["template"]
@@ -295,6 +324,10 @@ def check_deployment(where, d, services, pdbs):
             break
     else:
         error(where, "nothing is mounted on /var/lib/depthd (the image's --state_dir)")
+    if d["kind"] == "StatefulSet":
+        check_replicas(where, d, services, labels, container, ports)
+    else:
+        error(where, "depthd runs as a StatefulSet (a volume per replica keeps its jobs), not a Deployment")
     chosen = [s for s in services if selects(s["spec"].get("selector", {}), labels)]
     if not chosen:
         error(where, "no Service selects its pods")
@@ -334,12 +367,13 @@ def main():
     by_kind = {}
     for where, doc in objects:
         by_kind.setdefault(doc["kind"], []).append((where, doc))
-    deployments = {d["metadata"]["name"]: d for _, d in by_kind.get("Deployment", [])}
+    workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
+    statefulsets = {d["metadata"]["name"]: d for _, d in by_kind.get("StatefulSet", [])}
     services = [d for _, d in by_kind.get("Service", [])]
     pdbs = [d for _, d in by_kind.get("PodDisruptionBudget", [])]
     if errors:  # consistency checks assume well-formed objects
         return report(len(objects))
-    for where, d in by_kind.get("Deployment", []):
+    for where, d in workloads:
         check_deployment(where, d, services, pdbs)
 
     expressions = []
@@ -357,8 +391,8 @@ def main():
     for where, so in by_kind.get("ScaledObject", []):
         spec = so["spec"]
         target = spec["scaleTargetRef"]
-        if target.get("kind", "Deployment") != "Deployment" or target["name"] not in deployments:
-            error(where, f"scaleTargetRef {target} is no Deployment of deploy/k8s")
+        if target.get("kind", "Deployment") != "StatefulSet" or target["name"] not in statefulsets:
+            error(where, f"scaleTargetRef {target} is no StatefulSet of deploy/k8s")
         if spec.get("minReplicaCount", 0) > spec.get("maxReplicaCount", 100):
             error(where, "minReplicaCount > maxReplicaCount")
         for trigger in spec["triggers"]:
@@ -378,8 +412,8 @@ def main():
                 expressions.append((where, meta["query"]))
     for where, hpa in by_kind.get("HorizontalPodAutoscaler", []):
         target = hpa["spec"]["scaleTargetRef"]
-        if target["kind"] != "Deployment" or target["name"] not in deployments:
-            error(where, f"scaleTargetRef {target} is no Deployment of deploy/k8s")
+        if target["kind"] != "StatefulSet" or target["name"] not in statefulsets:
+            error(where, f"scaleTargetRef {target} is no StatefulSet of deploy/k8s")
         for metric in hpa["spec"].get("metrics", []):
             if metric["type"] == "Pods" and metric["pods"]["metric"]["name"] not in adapter_metrics:
                 error(where, f"metric {metric['pods']['metric']['name']} is served by no prometheus-adapter rule here")
