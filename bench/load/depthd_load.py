@@ -93,6 +93,7 @@ CODE_NAMES = ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEED
               "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
               "UNAUTHENTICATED"]
 CHUNK = 16 << 10
+THREAD_SLACK = 2
 
 
 class Prerequisite(Exception):
@@ -825,8 +826,11 @@ def main(argv=None):
             failures.append("depthd's metrics differ from what the clients saw: " + ", ".join(mismatches))
         if end[2] > baseline[2]:
             failures.append(f"descriptors {baseline[2]} after the warm-up, {end[2]} after the load")
-        if end[3] > warm_threads:
-            failures.append(f"threads: at most {warm_threads} during the warm-up, {end[3]} after the load")
+        # gRPC's callback executor may keep a thread or two more after a heavier load than the
+        # warm-up's; a leak grows with the jobs (thousands here), far past this slack.
+        if end[3] > warm_threads + THREAD_SLACK:
+            failures.append(f"threads: at most {warm_threads} during the warm-up, {end[3]} after the load "
+                            f"(slack {THREAD_SLACK})")
         if end[1] > warm_rss + args.rss_slack_mib * 1024:
             failures.append(f"RSS at most {warm_rss / 1024:.1f} MiB during the warm-up, {end[1] / 1024:.1f} MiB "
                             f"after the load (slack {args.rss_slack_mib} MiB)")
