@@ -26,6 +26,8 @@ default='.'
 exclude='CrashTest|AReaderThatStopsHoldsNoWorker|FramesAreSizedBeforeTheyAreDecodedAndHeldEncoded|ops_|python_'
 regex=${2:-$default}
 jobs=${JOBS:-$(nproc)}
+# Tests that bound a time (the shutdown grace) scale it by this: sanitizers make everything slower.
+export DEPTHD_TEST_TIME_SCALE=${DEPTHD_TEST_TIME_SCALE:-3}
 start=$(date +%s)
 # -O1 (what ASan's authors advise: fast enough, frames kept) and line tables only (-g1: stack
 # traces name file and line) keep the build within CI's time on 2 cores.

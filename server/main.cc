@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
   const bool stopped = scheduler.Drain(grace);
   context.AwaitDeliveries(drain_end);  // finished jobs' frames still on their way to clients
   context.AbortAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "depthd is shutting down"));
-  (*grpc_server)->Shutdown(absl::Now() + absl::Milliseconds(300));
+  (*grpc_server)->Shutdown(absl::Now() + absl::Milliseconds(200));
   if (!stopped) {
     // A network call in progress cannot be interrupted; its job is re-queued in the store, so
     // nothing is lost by not waiting for it.

@@ -433,8 +433,9 @@ bool Scheduler::Drain(absl::Duration grace) {
     r.job->Cancel(why);
     r.job->result->Fail(why);
   }
-  // A batch in progress is not interrupted; give the runners a moment to notice.
-  return mu_.AwaitWithTimeout(absl::Condition(&all_done), absl::Milliseconds(400));
+  // A batch in progress is not interrupted; give the runners a moment to notice (with the
+  // server's 200 ms to end its streams, shutdown stays within the grace plus 0.5 s).
+  return mu_.AwaitWithTimeout(absl::Condition(&all_done), absl::Milliseconds(150));
 }
 
 }  // namespace depthd::server

@@ -45,9 +45,10 @@ std::string TempDir(const std::string& name) {
   return dir.string();
 }
 
-std::string WriteTestVideo(const std::string& dir, int frames, int width, int height) {
-  const std::string path = dir + "/video_" + std::to_string(frames) + "_" + std::to_string(width) + ".mp4";
-  cv::VideoWriter writer(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), 24.0,
+std::string WriteTestVideo(const std::string& dir, int frames, int width, int height, double fps) {
+  const std::string path = dir + "/video_" + std::to_string(frames) + "_" + std::to_string(width) + "_" +
+                           std::to_string(static_cast<int>(fps)) + ".mp4";
+  cv::VideoWriter writer(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps,
                          cv::Size(width, height));
   for (int f = 0; f < frames; ++f) {
     cv::Mat frame(height, width, CV_8UC3);

@@ -19,7 +19,7 @@ int FreePort();
 std::string TempDir(const std::string& name);
 
 // Writes a small MP4 (MPEG-4) with moving content; returns its path.
-std::string WriteTestVideo(const std::string& dir, int frames, int width, int height);
+std::string WriteTestVideo(const std::string& dir, int frames, int width, int height, double fps = 24.0);
 
 // A TorchScript model with sidecar whose depth is the mean of RGB. `spin` adds busy work per
 // call (matrix products) so that queue and cancellation tests have time to act.

@@ -152,7 +152,8 @@ TEST_F(ServerE2eTest, FramesCanBeSentOneByOne) {
 }
 
 TEST_F(ServerE2eTest, DepthctlRunWritesTheOutputs) {
-  const std::string input = testing::WriteTestVideo(*dir_, 10, 128, 72);
+  // 15 fps, not the 24 an encoder falls back to: the outputs keep the input's rate.
+  const std::string input = testing::WriteTestVideo(*dir_, 10, 128, 72, 15.0);
   const std::string out = *dir_ + "/ctl_out";
   const std::string command = std::string(DEPTHD_CLIENT_BIN) + " --server " + server_->address() +
                               " --quiet run " + input + " -o " + out + " --res 96 > /dev/null";
@@ -164,11 +165,27 @@ TEST_F(ServerE2eTest, DepthctlRunWritesTheOutputs) {
   cv::VideoCapture rgbd(out + "/" + stem + "_rgbd.mp4");
   EXPECT_EQ(static_cast<int>(rgbd.get(cv::CAP_PROP_FRAME_COUNT)), 10);
   EXPECT_EQ(static_cast<int>(rgbd.get(cv::CAP_PROP_FRAME_WIDTH)) % 2, 0);
+  EXPECT_NEAR(rgbd.get(cv::CAP_PROP_FPS), 15.0, 0.01);
+  cv::VideoCapture colour(out + "/" + stem + "_Spectral_r.mp4");
+  EXPECT_NEAR(colour.get(cv::CAP_PROP_FPS), 15.0, 0.01);
   // A bad option: non-zero exit and the server's message.
   const std::string bad = std::string(DEPTHD_CLIENT_BIN) + " --server " + server_->address() +
                           " --quiet run " + input + " -o " + out + " --preset turbo 2> " + *dir_ + "/err.txt";
   EXPECT_NE(std::system(bad.c_str()), 0);
   EXPECT_THAT(testing::ReadFile(*dir_ + "/err.txt"), HasSubstr("INVALID_ARGUMENT: unknown preset"));
+}
+
+// `depthctl --help` states the defaults the flags really have (it once gave --timeout a default
+// of 60 s, when no deadline is the default).
+TEST_F(ServerE2eTest, DepthctlHelpStatesTheRealDefaults) {
+  const std::string path = *dir_ + "/help.txt";
+  const std::string command = std::string(DEPTHD_CLIENT_BIN) + " --help > " + path + " 2>&1";
+  (void)std::system(command.c_str());  // absl's --help exits non-zero by convention
+  const std::string help = testing::ReadFile(path);
+  EXPECT_THAT(help, HasSubstr("--timeout 60s (default none)"));
+  EXPECT_THAT(help, HasSubstr("0 (the default) = none); default: 0;"));
+  EXPECT_THAT(help, HasSubstr("--server ADDR (default 127.0.0.1:50051)"));
+  EXPECT_THAT(help, HasSubstr("default: \"127.0.0.1:50051\""));
 }
 
 }  // namespace

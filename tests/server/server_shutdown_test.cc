@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -57,6 +59,62 @@ TEST(ShutdownTest, SigtermDrains) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(spool)) files += entry.is_regular_file();
   EXPECT_EQ(files, 1);
+  std::filesystem::remove_all(dir);
+}
+
+// A job still running when the grace ends: depthd exits within the grace plus half a second, the
+// job's watchers get a retryable UNAVAILABLE, and the job, re-queued in the store, succeeds after
+// a restart.
+TEST(ShutdownTest, AJobCutOffByTheGraceIsRequeuedAndTheGraceHolds) {
+  const std::string dir = testing::TempDir("shutdown_grace");
+  testing::DepthdProcess server(
+      {"--model", testing::WriteFixtureModel(dir, 20000), "--shutdown_grace", "1s"});
+  ASSERT_TRUE(server.WaitServing()) << server.log();
+  const std::string video = testing::ReadFile(testing::WriteTestVideo(dir, 24, 64, 48));
+
+  grpc::ClientContext submit_context;
+  v1::JobStatus submitted;
+  auto upload = server.Stub()->SubmitJob(&submit_context, &submitted);
+  v1::EstimateRequest first;
+  *first.mutable_spec() = testing::SmallJobSpec();
+  ASSERT_TRUE(upload->Write(first));
+  v1::EstimateRequest chunk;
+  chunk.mutable_chunk()->set_data(video);
+  ASSERT_TRUE(upload->Write(chunk));
+  upload->WritesDone();
+  const grpc::Status acknowledged = upload->Finish();
+  ASSERT_TRUE(acknowledged.ok()) << acknowledged.error_message();
+
+  // Watch until the job runs (the server says so: no sleep).
+  auto stub = server.Stub();
+  grpc::ClientContext watch_context;
+  v1::WatchJobRequest watch;
+  watch.set_job_id(submitted.job_id());
+  auto watcher = stub->WatchJob(&watch_context, watch);
+  v1::JobStatus status;
+  bool running = false;
+  while (!running && watcher->Read(&status)) running = status.state() == v1::JOB_STATE_RUNNING;
+  ASSERT_TRUE(running) << server.log();
+
+  const auto signalled = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.log();
+  const double exit_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  // Sanitizer builds run slower and say so (scripts/ci-sanitize.sh); the bound scales with them.
+  const char* scale = std::getenv("DEPTHD_TEST_TIME_SCALE");
+  EXPECT_LE(exit_seconds, (1.0 + 0.5) * (scale != nullptr ? std::atof(scale) : 1.0))
+      << server.log();
+  while (watcher->Read(&status)) {
+  }
+  const grpc::Status watch_end = watcher->Finish();
+  EXPECT_EQ(watch_end.error_code(), grpc::StatusCode::UNAVAILABLE) << watch_end.error_message();
+
+  testing::DepthdProcess restarted({"--model", testing::WriteFixtureModel(dir, 0)}, &server);
+  ASSERT_TRUE(restarted.WaitServing()) << restarted.log();
+  const v1::JobStatus job = testing::WaitForEnd(*restarted.Stub(), submitted.job_id());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.error() << restarted.log();
+  EXPECT_EQ(testing::Fetch(*restarted.Stub(), submitted.job_id()).frames().size(), 24u);
+  EXPECT_EQ(restarted.Stop(SIGTERM), 0);
   std::filesystem::remove_all(dir);
 }
 
