@@ -155,10 +155,6 @@ int SampledSnippets::FreeInGroup(int group) const {
   return free;
 }
 
-bool SampledSnippets::anchored() const {
-  return std::find(fixed.begin(), fixed.end(), 1) != fixed.end();
-}
-
 double SoftConstraints(const SampledSnippets& sampled, const std::vector<double>& s,
                        const std::vector<double>& t) {
   double total = 0.0;

@@ -32,13 +32,10 @@ struct SampledSnippets {
   std::vector<char> fixed;
 
   bool is_fixed(int snippet) const { return !fixed.empty() && fixed[snippet]; }
-  // Some snippets are held: they fix the scale and shift of the whole problem, so the soft
-  // constraints (which only pick that gauge in a free problem) would pull the free snippets away
-  // from what the held ones say, and are left out.
-  bool anchored() const;
   // Windowed co-alignment: per group, the snippets of the video so far (held, free and those
-  // already done with). The soft constraints are means over them, as in the whole-video
-  // problem, rather than over the few free snippets. Empty: the free snippets.
+  // already done with), up to WindowOptions::soft_horizon. The soft constraints are means over
+  // them, as in the whole-video problem, rather than over the few free snippets. Empty: the
+  // free snippets.
   std::vector<int> group_totals;
   int SoftCount(int group) const {
     return group_totals.empty() ? FreeInGroup(group) : group_totals[group];

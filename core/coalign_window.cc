@@ -158,6 +158,7 @@ absl::Status WindowedCoalignment::Solve(int predicted_through) {
     problem.fixed.clear();  // the first window: the global problem in small
   } else {
     problem.group_totals = added_;
+    for (int& n : problem.group_totals) n = std::min(n, options_.soft_horizon);
   }
 
   // A snippet seen for the first time starts from the least-squares fit of its prediction to

@@ -26,6 +26,10 @@ namespace depthd {
 struct WindowOptions {
   int window = 50;       // frames; snippets ending this close to the newest prediction stay free
   int solve_every = 10;  // new frames of predictions between solves
+  // The soft constraints of a solve are means over the snippets of the video so far, as in the
+  // whole-video objective, but over at most this many per group: beyond it their weight would
+  // keep shrinking as 1/n, and each solve would take more iterations the longer the video.
+  int soft_horizon = 1000;
   CoalignOptions coalign;  // the fast solver's settings
 };
 

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -34,6 +35,9 @@ ABSL_FLAG(int, height, 432, "processing height");
 ABSL_FLAG(std::string, dilation_sets, "1,25;1,10,25", "dilation sets, ';'-separated");
 ABSL_FLAG(int, window, 50, "co-alignment window (frames)");
 ABSL_FLAG(int, solve_every, 10, "frames between solves");
+ABSL_FLAG(int, soft_horizon, depthd::WindowOptions{}.soft_horizon,
+          "snippets per group the soft constraints average over at most (a huge value: the "
+          "whole video so far)");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, child, "", "internal: run one case, 'frames;dilations', print its JSON");
 
@@ -127,6 +131,7 @@ nlohmann::json RunChild(int frames, const std::vector<int>& dilations) {
   WindowOptions options;
   options.window = absl::GetFlag(FLAGS_window);
   options.solve_every = absl::GetFlag(FLAGS_solve_every);
+  options.soft_horizon = absl::GetFlag(FLAGS_soft_horizon);
   WindowStats stats;
   const int64_t rss_before = PeakRssBytes();
   const auto start = Clock::now();
@@ -143,6 +148,7 @@ nlohmann::json RunChild(int frames, const std::vector<int>& dilations) {
           {"snippets", plan->TotalSnippets()},
           {"window", options.window},
           {"solve_every", options.solve_every},
+          {"soft_horizon", options.soft_horizon},
           {"solves", stats.solves},
           {"iterations", stats.iterations},
           {"coalign_merge_seconds", total - Seconds(making) - Seconds(checking)},
@@ -176,8 +182,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   nlohmann::json report = nlohmann::json::array();
-  std::vector<std::string> table = {absl::StrFormat("%-8s %-10s %8s %7s %10s %12s %10s", "frames",
-                                                    "dilations", "snippets", "solves",
+  std::vector<std::string> table = {absl::StrFormat("%-8s %-10s %8s %7s %11s %10s %12s %10s", "frames",
+                                                    "dilations", "snippets", "solves", "iter/solve",
                                                     "coal+merge", "peak_rss_GB", "rmse")};
   // The children are this binary (popen's shell would be /proc/self/exe for them).
   std::string self(4096, '\0');
@@ -186,9 +192,11 @@ int main(int argc, char** argv) {
   for (const std::vector<int>& set : ParseSets(absl::GetFlag(FLAGS_dilation_sets))) {
     for (absl::string_view f : absl::StrSplit(absl::GetFlag(FLAGS_frames), ',', absl::SkipEmpty())) {
       const std::string command = absl::StrFormat(
-          "'%s' --child '%s;%s' --width %d --height %d --window %d --solve_every %d", self,
+          "'%s' --child '%s;%s' --width %d --height %d --window %d --solve_every %d --soft_horizon %d",
+          self,
           std::string(f), absl::StrJoin(set, ","), absl::GetFlag(FLAGS_width),
-          absl::GetFlag(FLAGS_height), absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_solve_every));
+          absl::GetFlag(FLAGS_height), absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_solve_every),
+          absl::GetFlag(FLAGS_soft_horizon));
       std::string line;
       FILE* pipe = popen(command.c_str(), "r");
       if (pipe == nullptr) return 1;
@@ -201,9 +209,11 @@ int main(int argc, char** argv) {
       }
       const nlohmann::json row = nlohmann::json::parse(line);
       report.push_back(row);
-      table.push_back(absl::StrFormat("%-8d %-10s %8d %7d %10.2f %12.3f %10.5f", row["frames"].get<int>(),
+      table.push_back(absl::StrFormat("%-8d %-10s %8d %7d %11.1f %10.2f %12.3f %10.5f", row["frames"].get<int>(),
                                       absl::StrJoin(set, ","), row["snippets"].get<int>(),
-                                      row["solves"].get<int>(), row["coalign_merge_seconds"].get<double>(),
+                                      row["solves"].get<int>(),
+                                      row["iterations"].get<double>() / std::max(1, row["solves"].get<int>()),
+                                      row["coalign_merge_seconds"].get<double>(),
                                       row["peak_rss_bytes"].get<double>() / 1e9,
                                       row["rmse_vs_truth_after_affine_fit"].get<double>()));
       std::cout << table.back() << std::endl;

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/coalign_window.h"
 #include "core/merge.h"
 #include "tests/testing/synthetic_snippets.h"
 
@@ -284,6 +285,44 @@ TEST(CoalignOptionsTest, ParsesSolverNames) {
   EXPECT_EQ(*ParseCoalignSolver("early_stop"), CoalignSolver::kEarlyStop);
   EXPECT_EQ(*ParseCoalignSolver("Reference"), CoalignSolver::kReference);
   EXPECT_EQ(ParseCoalignSolver("adam").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Windowed solves average the soft constraints over the video's snippets so far, up to
+// `soft_horizon` per group: a horizon above the video's snippet count changes nothing, a short
+// one changes the result (the option is honoured) and the solve still converges.
+TEST(CoalignWindowTest, SoftConstraintsAverageOverAtMostTheHorizon) {
+  const std::vector<cv::Mat> truth = MakeDepthVideo(120, 24, 40);
+  const SnippetDepths depths = DistortedSnippets(truth, Plan(120, {1, 10}), {});
+  auto run = [&](int horizon, WindowStats* stats) {
+    WindowOptions options;
+    options.window = 20;
+    options.soft_horizon = horizon;
+    std::vector<cv::Mat> frames;
+    const absl::Status status = CoalignWindowedOffline(
+        depths, options,
+        [&](int, const cv::Mat& depth) {
+          frames.push_back(depth.clone());
+          return absl::OkStatus();
+        },
+        stats);
+    EXPECT_TRUE(status.ok()) << status;
+    return frames;
+  };
+  WindowStats unbounded_stats, above_stats, short_stats;
+  const std::vector<cv::Mat> unbounded = run(1 << 30, &unbounded_stats);
+  const std::vector<cv::Mat> above = run(120, &above_stats);
+  const std::vector<cv::Mat> short_horizon = run(5, &short_stats);
+  ASSERT_EQ(unbounded.size(), 120u);
+  ASSERT_EQ(short_horizon.size(), 120u);
+  double same = 0.0, changed = 0.0;
+  for (size_t f = 0; f < unbounded.size(); ++f) {
+    same = std::max(same, cv::norm(unbounded[f], above[f], cv::NORM_INF));
+    changed = std::max(changed, cv::norm(unbounded[f], short_horizon[f], cv::NORM_INF));
+  }
+  EXPECT_EQ(same, 0.0);
+  EXPECT_GT(changed, 0.0);
+  EXPECT_TRUE(short_stats.converged);
+  EXPECT_LT(testing::AlignedMae(short_horizon, truth), 0.05);
 }
 
 }  // namespace
