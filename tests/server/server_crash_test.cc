@@ -45,7 +45,7 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
   std::cerr << "crash loop: DEPTHD_CRASH_SEED=" << seed << " DEPTHD_CRASH_ROUNDS=" << rounds << std::endl;
   std::mt19937 random(seed);
   const std::string dir = testing::TempDir("crash");
-  const std::string model = testing::WriteFixtureModel(dir, 40);
+  const std::string model = testing::WriteFixtureModel(dir, 120);
   const std::string video = testing::ReadFile(testing::WriteTestVideo(dir, 24, 64, 48));
   const v1::JobSpec spec = testing::SmallJobSpec();
   std::vector<std::string> args = {"--model", model, "--queue_size", "64"};
@@ -59,7 +59,7 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
 
   std::set<std::string> acknowledged, unacknowledged;
   for (int round = 0; round < rounds; ++round) {
-    const int kill_ms = std::uniform_int_distribution<int>(0, 2500)(random);
+    const int kill_ms = std::uniform_int_distribution<int>(0, 1200)(random);
     std::mutex mu;
     std::vector<std::thread> clients;
     for (int i = 0; i < 2; ++i) {  // acknowledged uploads
@@ -116,7 +116,22 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
       clients.emplace_back([&, fetching] { testing::Fetch(*server->Stub(), fetching); });  // mid-fetch
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
-    std::cerr << "round " << round << ": kill -9 after " << kill_ms << " ms" << std::endl;
+    // What the kill interrupts, as the server saw it an instant before.
+    std::map<int, int> states;
+    {
+      grpc::ClientContext context;
+      v1::ListJobsRequest request;
+      request.set_page_size(1000);
+      v1::ListJobsResponse jobs;
+      if (server->Stub()->ListJobs(&context, request, &jobs).ok()) {
+        for (const auto& job : jobs.jobs()) ++states[job.state()];
+      }
+    }
+    std::cerr << "round " << round << ": kill -9 after " << kill_ms << " ms: uploading "
+              << states[v1::JOB_STATE_UPLOADING] << ", queued " << states[v1::JOB_STATE_QUEUED]
+              << ", running " << states[v1::JOB_STATE_RUNNING] << ", succeeded "
+              << states[v1::JOB_STATE_SUCCEEDED] << (fetching.empty() ? "" : ", a fetch in flight")
+              << std::endl;
     server->Stop(SIGKILL);
     for (auto& client : clients) client.join();
     server = std::make_unique<testing::DepthdProcess>(args, server.get());
