@@ -234,6 +234,41 @@ v1::JobStatus WaitForEnd(v1::DepthService::Stub& stub, const std::string& job_id
   return last;
 }
 
+absl::StatusOr<v1::JobStatus> Submit(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
+                                     const std::string& video_bytes) {
+  grpc::ClientContext context;
+  v1::JobStatus job;
+  auto stream = stub.SubmitJob(&context, &job);
+  v1::EstimateRequest first;
+  *first.mutable_spec() = spec;
+  stream->Write(first);
+  v1::EstimateRequest chunk;
+  chunk.mutable_chunk()->set_data(video_bytes);
+  stream->Write(chunk);
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  }
+  return job;
+}
+
+std::vector<v1::JobStatus> ListAllJobs(v1::DepthService::Stub& stub) {
+  std::vector<v1::JobStatus> all;
+  std::string token;
+  do {
+    grpc::ClientContext context;
+    v1::ListJobsRequest request;
+    request.set_page_size(1000);
+    request.set_page_token(token);
+    v1::ListJobsResponse jobs;
+    if (!stub.ListJobs(&context, request, &jobs).ok()) break;
+    all.insert(all.end(), jobs.jobs().begin(), jobs.jobs().end());
+    token = jobs.next_page_token();
+  } while (!token.empty());
+  return all;
+}
+
 EstimateResult Fetch(v1::DepthService::Stub& stub, const std::string& job_id, int from_frame) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));

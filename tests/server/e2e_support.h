@@ -11,6 +11,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/status/statusor.h"
+
 #include "depthd/v1/depthd.grpc.pb.h"
 
 namespace depthd::testing {
@@ -63,6 +65,12 @@ struct EstimateResult {
 
 // The job's status once it has ended (WatchJob: no polling).
 v1::JobStatus WaitForEnd(v1::DepthService::Stub& stub, const std::string& job_id);
+// SubmitJob with the spec and the video in one chunk: the acknowledged job (its status), or the
+// call's error.
+absl::StatusOr<v1::JobStatus> Submit(v1::DepthService::Stub& stub, const v1::JobSpec& spec,
+                                     const std::string& video_bytes);
+// Every job of the caller's tenant (ListJobs, all pages).
+std::vector<v1::JobStatus> ListAllJobs(v1::DepthService::Stub& stub);
 // FetchResult from `from_frame`.
 EstimateResult Fetch(v1::DepthService::Stub& stub, const std::string& job_id, int from_frame = 0);
 

@@ -64,19 +64,10 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
     std::vector<std::thread> clients;
     for (int i = 0; i < 2; ++i) {  // acknowledged uploads
       clients.emplace_back([&] {
-        grpc::ClientContext context;
-        v1::JobStatus job;
-        auto stream = server->Stub()->SubmitJob(&context, &job);
-        v1::EstimateRequest first;
-        *first.mutable_spec() = spec;
-        stream->Write(first);
-        v1::EstimateRequest chunk;
-        chunk.mutable_chunk()->set_data(video);
-        stream->Write(chunk);
-        stream->WritesDone();
-        if (stream->Finish().ok()) {
+        const absl::StatusOr<v1::JobStatus> job = testing::Submit(*server->Stub(), spec, video);
+        if (job.ok()) {
           std::lock_guard<std::mutex> lock(mu);
-          acknowledged.insert(job.job_id());
+          acknowledged.insert(job->job_id());
         }
       });
     }
@@ -118,15 +109,7 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
     // What the kill interrupts, as the server saw it an instant before.
     std::map<int, int> states;
-    {
-      grpc::ClientContext context;
-      v1::ListJobsRequest request;
-      request.set_page_size(1000);
-      v1::ListJobsResponse jobs;
-      if (server->Stub()->ListJobs(&context, request, &jobs).ok()) {
-        for (const auto& job : jobs.jobs()) ++states[job.state()];
-      }
-    }
+    for (const v1::JobStatus& job : testing::ListAllJobs(*server->Stub())) ++states[job.state()];
     std::cerr << "round " << round << ": kill -9 after " << kill_ms << " ms: uploading "
               << states[v1::JOB_STATE_UPLOADING] << ", queued " << states[v1::JOB_STATE_QUEUED]
               << ", running " << states[v1::JOB_STATE_RUNNING] << ", succeeded "
@@ -161,19 +144,11 @@ TEST(CrashTest, KillNineLosesNothingAcknowledged) {
   // No file that no job owns: uploads only for jobs still waiting (none now), results only for
   // jobs with a complete result.
   std::set<std::string> with_result;
-  std::string token;
-  do {
-    grpc::ClientContext context;
-    v1::ListJobsRequest request;
-    request.set_page_size(1000);
-    request.set_page_token(token);
-    v1::ListJobsResponse jobs;
-    ASSERT_TRUE(stub->ListJobs(&context, request, &jobs).ok());
-    for (const auto& job : jobs.jobs()) {
-      if (job.result() == v1::RESULT_STATE_COMPLETE) with_result.insert(job.job_id());
-    }
-    token = jobs.next_page_token();
-  } while (!token.empty());
+  const std::vector<v1::JobStatus> all_jobs = testing::ListAllJobs(*stub);
+  ASSERT_FALSE(all_jobs.empty());
+  for (const v1::JobStatus& job : all_jobs) {
+    if (job.result() == v1::RESULT_STATE_COMPLETE) with_result.insert(job.job_id());
+  }
   EXPECT_TRUE(fs::is_empty(server->spool_dir())) << "upload files left over";
   for (const auto& entry : fs::directory_iterator(server->state_dir() + "/results")) {
     EXPECT_TRUE(with_result.count(entry.path().filename().string())) << entry.path();

@@ -72,18 +72,10 @@ TEST(ShutdownTest, AJobCutOffByTheGraceIsRequeuedAndTheGraceHolds) {
   ASSERT_TRUE(server.WaitServing()) << server.log();
   const std::string video = testing::ReadFile(testing::WriteTestVideo(dir, 24, 64, 48));
 
-  grpc::ClientContext submit_context;
-  v1::JobStatus submitted;
-  auto upload = server.Stub()->SubmitJob(&submit_context, &submitted);
-  v1::EstimateRequest first;
-  *first.mutable_spec() = testing::SmallJobSpec();
-  ASSERT_TRUE(upload->Write(first));
-  v1::EstimateRequest chunk;
-  chunk.mutable_chunk()->set_data(video);
-  ASSERT_TRUE(upload->Write(chunk));
-  upload->WritesDone();
-  const grpc::Status acknowledged = upload->Finish();
-  ASSERT_TRUE(acknowledged.ok()) << acknowledged.error_message();
+  const absl::StatusOr<v1::JobStatus> acknowledged =
+      testing::Submit(*server.Stub(), testing::SmallJobSpec(), video);
+  ASSERT_TRUE(acknowledged.ok()) << acknowledged.status();
+  const v1::JobStatus& submitted = *acknowledged;
 
   // Watch until the job runs (the server says so: no sleep).
   auto stub = server.Stub();
