@@ -116,8 +116,14 @@ void Scheduler::UploadProgressed(const std::shared_ptr<ActiveJob>&) {
 absl::Status Scheduler::UploadCompleted(const std::shared_ptr<ActiveJob>& job, int64_t bytes,
                                         int frames) {
   absl::MutexLock lock(&mu_);
+  // A job may end before its upload does (a streamed decode that finds the video bad, a cancel):
+  // its stream then reports the job's own outcome, and there is nothing left to queue.
+  auto ended = [&] {
+    const std::optional<JobRecord> record = store_->Get(job->id);
+    return record && IsFinal(record->state);
+  };
   absl::Status status = store_->CompleteUpload(job->id, bytes, frames);
-  if (!status.ok()) return status;
+  if (!status.ok()) return ended() ? absl::OkStatus() : status;
   auto it = running_.find(job->id);
   if (it != running_.end()) it->second.open_ended = false;
   ScheduleLocked();
