@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 // The fixture network, whose snippet calls wait while the gate is closed.
 class GatedModel : public testing::FixtureModel {
  public:
-  absl::StatusOr<std::unique_ptr<ModelVideo>> NewVideo(int height, int width, int64_t seed) override {
+  absl::StatusOr<std::unique_ptr<ModelVideo>> NewVideo(int height, int width,
+                                                       int64_t seed) override {
     auto inner = FixtureModel::NewVideo(height, width, seed);
     if (!inner.ok()) return inner.status();
     return std::unique_ptr<ModelVideo>(new Video(this, *std::move(inner)));
@@ -51,8 +52,11 @@ class GatedModel : public testing::FixtureModel {
  private:
   class Video : public ModelVideo {
    public:
-    Video(GatedModel* model, std::unique_ptr<ModelVideo> inner) : model_(model), inner_(std::move(inner)) {}
-    absl::Status AddFrames(const torch::Tensor& rgb, int first) override { return inner_->AddFrames(rgb, first); }
+    Video(GatedModel* model, std::unique_ptr<ModelVideo> inner)
+        : model_(model), inner_(std::move(inner)) {}
+    absl::Status AddFrames(const torch::Tensor& rgb, int first) override {
+      return inner_->AddFrames(rgb, first);
+    }
     void ReleaseFramesBefore(int frame) override { inner_->ReleaseFramesBefore(frame); }
     absl::StatusOr<torch::Tensor> PredictSnippets(const std::vector<std::vector<int>>& s) override {
       {
@@ -99,16 +103,18 @@ class SchedulerTest : public ::testing::Test {
     store_ = *std::move(store);
     store_->AddListener([this](const JobRecord& now, v1::JobState before) {
       absl::MutexLock lock(&mu_);
-      if (now.state == v1::JOB_STATE_RUNNING && before != v1::JOB_STATE_RUNNING) started_.push_back(now.id);
+      if (now.state == v1::JOB_STATE_RUNNING && before != v1::JOB_STATE_RUNNING)
+        started_.push_back(now.id);
     });
     metrics_ = std::make_unique<Metrics>("fixture", "cpu", "fp32");
-    results_ = std::make_unique<ResultCatalog>((dir_ / "results").string(), store_.get(), metrics_.get(),
-                                               absl::Hours(1), 1LL << 30);
+    results_ = std::make_unique<ResultCatalog>((dir_ / "results").string(), store_.get(),
+                                               metrics_.get(), absl::Hours(1), 1LL << 30);
     budget_ = std::make_unique<MemoryBudget>(1LL << 30);
     ModelInfo info;
     info.contract = model_->contract();
-    runner_ = std::make_unique<JobRunner>(model_, info, store_.get(), metrics_.get(),
-                                          RunnerOptions{(dir_ / "uploads").string(), absl::Seconds(5)});
+    runner_ =
+        std::make_unique<JobRunner>(model_, info, store_.get(), metrics_.get(),
+                                    RunnerOptions{(dir_ / "uploads").string(), absl::Seconds(5)});
     SchedulerOptions options;
     options.queue_size = queue_size;
     options.max_active_jobs = max_active;
@@ -224,7 +230,8 @@ TEST_F(SchedulerTest, CancelledJobsEndCancelledWhereverTheyAre) {
   auto queued = Submit(8);
   auto uploading = Submit(2, /*complete=*/false);
   ASSERT_TRUE(scheduler_->Cancel(queued->id, absl::CancelledError("cancelled by CancelJob")).ok());
-  ASSERT_TRUE(scheduler_->Cancel(uploading->id, absl::CancelledError("cancelled by CancelJob")).ok());
+  ASSERT_TRUE(
+      scheduler_->Cancel(uploading->id, absl::CancelledError("cancelled by CancelJob")).ok());
   // Waiting jobs end at once, before the running one moves.
   EXPECT_EQ(store_->Get(queued->id)->state, v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(store_->Get(uploading->id)->state, v1::JOB_STATE_CANCELLED);
@@ -235,6 +242,39 @@ TEST_F(SchedulerTest, CancelledJobsEndCancelledWhereverTheyAre) {
   EXPECT_EQ(end.error, "cancelled by CancelJob");
   EXPECT_EQ(end.result, v1::RESULT_STATE_NONE);
   EXPECT_TRUE(fs::is_empty(dir_ / "uploads"));
+}
+
+// A job may end while its upload is still arriving: a streamed decode finds the video bad, or
+// the client cancels. The upload's completion afterwards is no error and leaves the job's outcome.
+TEST_F(SchedulerTest, AnUploadThatCompletesAfterItsJobEndedLeavesTheJobAsItEnded) {
+  Stop();
+  Start(/*max_active=*/2);  // one slot may go to an upload still arriving
+  auto bad = Submit(0, /*complete=*/false);
+  v1::Frame garbage;
+  garbage.set_encoded("these bytes are not an image");
+  ASSERT_TRUE(bad->upload->AppendFrame(garbage).ok());
+  ASSERT_TRUE(bad->upload->Sync().ok());
+  scheduler_->UploadProgressed(bad);  // nothing else waits: it starts before its upload ends
+  const JobRecord failed = WaitForEnd(bad->id);
+  ASSERT_EQ(failed.state, v1::JOB_STATE_FAILED);
+  EXPECT_EQ(failed.error_code, absl::StatusCode::kInvalidArgument) << failed.error;
+
+  auto cancelled = Submit(2, /*complete=*/false);
+  ASSERT_TRUE(
+      scheduler_->Cancel(cancelled->id, absl::CancelledError("cancelled by CancelJob")).ok());
+
+  for (const auto& [job, ended] :
+       {std::pair{bad, failed}, std::pair{cancelled, *store_->Get(cancelled->id)}}) {
+    auto durable = job->upload->Complete();
+    ASSERT_TRUE(durable.ok()) << durable.status();
+    EXPECT_TRUE(scheduler_->UploadCompleted(job, durable->bytes, durable->frames).ok());
+    const JobRecord after = *store_->Get(job->id);
+    EXPECT_EQ(after.state, ended.state);
+    EXPECT_EQ(after.error, ended.error);
+  }
+  EXPECT_EQ(store_->Get(cancelled->id)->state, v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(scheduler_->waiting(), 0);
+  EXPECT_EQ(scheduler_->running(), 0);
 }
 
 TEST_F(SchedulerTest, ShutdownRequeuesAndARestartRunsWhatWasAcknowledged) {
