@@ -47,7 +47,11 @@ class SpoolReader final : public ByteSource {
     const size_t count = static_cast<size_t>(std::min<int64_t>(n, have - offset));
     while (true) {
       const ssize_t got = ::pread(spool_->fd_, dst, count, offset);
-      if (got >= 0) return static_cast<size_t>(got);
+      // Nothing where bytes were written: the upload was removed (it failed, or its job ended)
+      // while this reader was past WaitFor. Not the video's end (CI's load test saw the cut read
+      // as a video FFmpeg does not recognise, and the job FAILED instead of CANCELLED).
+      if (got == 0) return spool_->WhyRemoved(cancelled_);
+      if (got > 0) return static_cast<size_t>(got);
       if (errno != EINTR) return absl::DataLossError("cannot read the spooled upload");
     }
   }
@@ -192,6 +196,13 @@ void UploadSpool::Remove() {
     // Nothing more to do: the unlink below still removes the name.
   }
   ::unlink(path_.c_str());
+}
+
+absl::Status UploadSpool::WhyRemoved(const std::atomic<bool>* cancelled) const {
+  if (cancelled != nullptr && cancelled->load()) return absl::CancelledError("job cancelled");
+  absl::MutexLock lock(&mu_);
+  if (!abandoned_.ok()) return abandoned_;
+  return absl::DataLossError("the spooled upload was removed while the job read it");
 }
 
 int64_t UploadSpool::bytes() const {

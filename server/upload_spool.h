@@ -73,6 +73,9 @@ class UploadSpool : public std::enable_shared_from_this<UploadSpool> {
   absl::Status WaitFor(int64_t end, const std::atomic<bool>* cancelled);
   absl::Status WaitForRecord(int index, const std::atomic<bool>* cancelled);
   absl::Status Write(const char* data, size_t n);
+  // Why a read found no bytes where some were written: the cancellation, the abandonment, or a
+  // removal without either.
+  absl::Status WhyRemoved(const std::atomic<bool>* cancelled) const;
 
   const std::string path_;
   const int fd_;
