@@ -291,6 +291,13 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view encoded, int64_t max_pixels
         header.width * header.height, " pixels exceeds the limit of ", max_pixels,
         " (--max_pixels)"));
   }
+  // imdecode picks its decoder by signature, not by the header read above: "DICM" at byte 128
+  // hands any image to GDCM, whose reader aborts the process on malformed input (found by the
+  // image_header fuzzer with a WebP header). DICOM is not an accepted format.
+  if (encoded.size() >= 132 && encoded.substr(128, 4) == "DICM") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a ", header.format, " image that also carries a DICOM signature; DICOM is not accepted"));
+  }
   try {
     cv::Mat buffer(1, static_cast<int>(encoded.size()), CV_8UC1,
                    const_cast<char*>(encoded.data()));
