@@ -19,23 +19,34 @@ class UploadSpoolTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // A container upload holding `bytes` bytes; complete when told.
+  std::shared_ptr<UploadSpool> Spool(size_t bytes, bool complete) {
+    auto spool = UploadSpool::Create(dir_.string(), "job", /*frames=*/false, /*sync=*/false);
+    EXPECT_TRUE(spool.ok()) << spool.status();
+    if (!spool.ok()) return nullptr;
+    EXPECT_TRUE((*spool)->AppendBytes(std::string(bytes, 'x')).ok());
+    if (complete) {
+      EXPECT_TRUE((*spool)->Complete().ok());
+    }
+    return *spool;
+  }
+
   std::filesystem::path dir_;
 };
 
 // A failed upload is abandoned and removed at once (UploadFailed) while its job may be reading
 // bytes that had arrived: the read says why the upload ended, never that the video ended there.
 TEST_F(UploadSpoolTest, AReadOfAnUploadRemovedUnderItSaysWhy) {
-  auto spool = UploadSpool::Create(dir_.string(), "job", /*frames=*/false, /*sync=*/false);
-  ASSERT_TRUE(spool.ok()) << spool.status();
-  ASSERT_TRUE((*spool)->AppendBytes(std::string(4096, 'x')).ok());
-  std::unique_ptr<ByteSource> reader = (*spool)->Reader(nullptr);
+  std::shared_ptr<UploadSpool> spool = Spool(4096, /*complete=*/false);
+  ASSERT_NE(spool, nullptr);
+  std::unique_ptr<ByteSource> reader = spool->Reader(nullptr);
   char buffer[1024];
   auto first = reader->ReadAt(0, buffer, sizeof(buffer));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, sizeof(buffer));
 
-  (*spool)->Abandon(absl::CancelledError("the client went away during the upload"));
-  (*spool)->Remove();
+  spool->Abandon(absl::CancelledError("the client went away during the upload"));
+  spool->Remove();
   auto after = reader->ReadAt(1024, buffer, sizeof(buffer));
   ASSERT_FALSE(after.ok()) << "read " << *after << " bytes of a removed upload";
   EXPECT_EQ(after.status().code(), absl::StatusCode::kCancelled);
@@ -44,12 +55,10 @@ TEST_F(UploadSpoolTest, AReadOfAnUploadRemovedUnderItSaysWhy) {
 
 // Removed without an abandonment (the job was deleted): a data-loss error, not the end.
 TEST_F(UploadSpoolTest, AReadOfAnUploadRemovedWithoutAReasonIsDataLoss) {
-  auto spool = UploadSpool::Create(dir_.string(), "job", /*frames=*/false, /*sync=*/false);
-  ASSERT_TRUE(spool.ok()) << spool.status();
-  ASSERT_TRUE((*spool)->AppendBytes(std::string(4096, 'x')).ok());
-  ASSERT_TRUE((*spool)->Complete().ok());
-  std::unique_ptr<ByteSource> reader = (*spool)->Reader(nullptr);
-  (*spool)->Remove();
+  std::shared_ptr<UploadSpool> spool = Spool(4096, /*complete=*/true);
+  ASSERT_NE(spool, nullptr);
+  std::unique_ptr<ByteSource> reader = spool->Reader(nullptr);
+  spool->Remove();
   char buffer[1024];
   auto after = reader->ReadAt(0, buffer, sizeof(buffer));
   ASSERT_FALSE(after.ok());
@@ -58,11 +67,9 @@ TEST_F(UploadSpoolTest, AReadOfAnUploadRemovedWithoutAReasonIsDataLoss) {
 
 // The end of a complete upload is still the end.
 TEST_F(UploadSpoolTest, TheEndOfACompleteUploadReadsAsTheEnd) {
-  auto spool = UploadSpool::Create(dir_.string(), "job", /*frames=*/false, /*sync=*/false);
-  ASSERT_TRUE(spool.ok()) << spool.status();
-  ASSERT_TRUE((*spool)->AppendBytes(std::string(100, 'x')).ok());
-  ASSERT_TRUE((*spool)->Complete().ok());
-  std::unique_ptr<ByteSource> reader = (*spool)->Reader(nullptr);
+  std::shared_ptr<UploadSpool> spool = Spool(100, /*complete=*/true);
+  ASSERT_NE(spool, nullptr);
+  std::unique_ptr<ByteSource> reader = spool->Reader(nullptr);
   char buffer[1024];
   auto all = reader->ReadAt(0, buffer, sizeof(buffer));
   ASSERT_TRUE(all.ok());
