@@ -291,9 +291,13 @@ absl::StatusOr<cv::Mat> DecodeImage(std::string_view encoded, int64_t max_pixels
         header.width * header.height, " pixels exceeds the limit of ", max_pixels,
         " (--max_pixels)"));
   }
-  // imdecode picks its decoder by signature, not by the header read above: "DICM" at byte 128
-  // hands any image to GDCM, whose reader aborts the process on malformed input (found by the
-  // image_header fuzzer with a WebP header). DICOM is not an accepted format.
+  // imdecode does not take the format read above: it gives the bytes to the first of its decoders
+  // whose signature check passes. Every signature but one sits at byte 0, where it cannot also
+  // match the header's (PNG, JPEG, BMP, WebP, TIFF, and those we refuse: HDR, PxM, Sun raster,
+  // JPEG 2000, EXR), so a header that its own decoder disowns (libwebp reads more of a WebP
+  // header than we do) decodes as nothing. The one at byte 128, "DICM", hands any image to GDCM,
+  // whose reader aborts the process on malformed input (image_header fuzzer, a WebP header).
+  // DICOM is not an accepted format.
   if (encoded.size() >= 132 && encoded.substr(128, 4) == "DICM") {
     return absl::InvalidArgumentError(absl::StrCat(
         "a ", header.format, " image that also carries a DICOM signature; DICOM is not accepted"));

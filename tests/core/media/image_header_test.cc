@@ -63,5 +63,27 @@ TEST(ImageHeaderTest, DecodeImageRefusesOversizedFramesFromTheHeader) {
   EXPECT_EQ(ok->cols, 16);
 }
 
+// imdecode chooses its decoder by signature; "DICM" at byte 128 is the one signature that can sit
+// beside any header's and it would route the image to GDCM, which aborts on malformed input.
+TEST(ImageHeaderTest, DecodeImageRefusesEveryFormatCarryingADicomSignature) {
+  for (const char* ext : {".png", ".jpg", ".bmp", ".webp", ".tiff"}) {
+    cv::Mat noise(64, 64, CV_8UC3);
+    cv::randu(noise, 0, 255);  // so that no format compresses the image below 132 bytes
+    std::vector<uchar> encoded;
+    ASSERT_TRUE(cv::imencode(ext, noise, encoded)) << ext;
+    std::string bytes(encoded.begin(), encoded.end());
+    ASSERT_GE(bytes.size(), 132u) << ext;
+    ASSERT_TRUE(DecodeImage(bytes, 4096).ok()) << ext;
+    bytes.replace(128, 4, "DICM");
+    auto image = DecodeImage(bytes, 4096);
+    EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << ext;
+    EXPECT_THAT(image.status().message(), HasSubstr("DICOM is not accepted")) << ext;
+  }
+  std::string gif =
+      std::string("GIF89a") + std::string("\x40\x00\x40\x00", 4) + std::string(140, '\0');
+  gif.replace(128, 4, "DICM");
+  EXPECT_THAT(DecodeImage(gif, 4096).status().message(), HasSubstr("DICOM is not accepted"));
+}
+
 }  // namespace
 }  // namespace depthd
