@@ -146,6 +146,11 @@ absl::StatusOr<cv::Mat> ReadPng16(const std::string& path) {
 }
 
 absl::StatusOr<cv::Mat> DecodePng16(const std::string& bytes) {
+  // imdecode would give bytes without the PNG signature to whichever decoder claims them (GDCM
+  // aborts on malformed DICOM); with it, its PNG decoder takes them before any other.
+  if (bytes.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) != 0) {
+    return absl::InvalidArgumentError("a PNG16 frame that does not start with the PNG signature");
+  }
   cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   return Uint16ToDepth(cv::imdecode(buffer, cv::IMREAD_UNCHANGED), "PNG16 frame");
 }

@@ -31,6 +31,16 @@ TEST(DepthImageTest, Png16ValuesRoundTrip) {
   std::filesystem::remove(path);
 }
 
+// A PNG16 frame from a server is decoded only as PNG: anything else (here a DICOM preamble, which
+// imdecode would hand to GDCM) is an error, not a decode by whatever decoder claims it.
+TEST(DepthImageTest, DecodePng16TakesOnlyPng) {
+  std::string dicom(200, '\0');
+  dicom.replace(128, 4, "DICM");
+  auto decoded = DecodePng16(dicom);
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(DecodePng16("").ok());
+}
+
 TEST(DepthImageTest, SpectralRMatchesMatplotlibAnchors) {
   cv::Mat depth(1, 3, CV_32FC1);
   depth.at<float>(0) = 0.0f;
