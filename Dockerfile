@@ -39,7 +39,7 @@ RUN apt-get update -qq \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 libopencv-videoio406 \
       libavformat59 libavcodec59 libavutil57 libswscale6 \
-      libsqlite3-0 libmicrohttpd12 libssl3 libprometheus-cpp-core1.0 ca-certificates \
+      libsqlite3-0 libmicrohttpd12 libssl3 libtcmalloc-minimal4 libprometheus-cpp-core1.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/depthd --create-home \
       --shell /usr/sbin/nologin depthd

@@ -12,6 +12,7 @@ PACKAGES=(
   libmicrohttpd-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libsqlite3-dev sqlite3
+  libgoogle-perftools-dev
   libssl-dev openssl
   clang-14 libclang-rt-14-dev
   ccache

@@ -11,6 +11,10 @@
 #include <iostream>
 #include <memory>
 
+#ifdef DEPTHD_TCMALLOC
+#include <gperftools/malloc_extension_c.h>
+#endif
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -121,6 +125,15 @@ std::string DefaultStateDir() {
   return "/var/lib/depthd";
 }
 
+#ifdef DEPTHD_TCMALLOC
+constexpr const char* kAllocator = "tcmalloc";
+// A job's frames and predictions go back to tcmalloc's page heap when it ends; without this
+// they would reach the system only slowly, and RSS would read as if the job were still there.
+void ReleaseFreeMemory() { MallocExtension_ReleaseFreeMemory(); }
+#else
+constexpr const char* kAllocator = "glibc malloc";
+#endif
+
 int Fail(const std::string& message, int code = 1) {
   std::cerr << "depthd: " << message << std::endl;
   return code;
@@ -129,10 +142,13 @@ int Fail(const std::string& message, int code = 1) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives threads that allocate their own arenas and keeps what they free: under a mix of
-  // concurrent jobs depthd's RSS crept up 9-11 MiB/min (ops_load_short; 0.7 with two arenas),
-  // and a 2,500-frame job held 860-955 MiB against 340-360. MALLOC_ARENA_MAX, if set, wins.
+#ifndef DEPTHD_TCMALLOC
+  // With glibc's malloc (-DDEPTHD_ALLOCATOR=system): it gives threads that allocate their own
+  // arenas and keeps what they free; under a mix of concurrent jobs depthd's RSS crept up 9-11
+  // MiB/min (ops_load_short; 0.7 with two arenas), and a 2,500-frame job held 860-955 MiB
+  // against 340-360. MALLOC_ARENA_MAX, if set, wins.
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+#endif
 
   // --help lists the flags defined in this file (Abseil matches the binary's name otherwise).
   absl::FlagsUsageConfig usage;
@@ -254,6 +270,9 @@ int main(int argc, char** argv) {
   scheduler_options.uploads_dir = uploads_dir;
   scheduler_options.sync_uploads = absl::GetFlag(FLAGS_sync_uploads);
   scheduler_options.max_pixels = limits.job.max_pixels;
+#ifdef DEPTHD_TCMALLOC
+  scheduler_options.release_memory = ReleaseFreeMemory;
+#endif
   scheduler_options.resolve = [&](const v1::JobSpec& spec) {
     return server::ResolveJobSpec(spec, info, limits.job, limits.defaults);
   };
@@ -300,7 +319,7 @@ int main(int argc, char** argv) {
             << (auth ? ", tokens)" : ")") << ", metrics on " << absl::GetFlag(FLAGS_metrics_listen)
             << ", model " << info.contract.name << " (sha256 " << digest->substr(0, 12) << ") on "
             << DeviceName(info.device) << "/" << DTypeName(info.dtype) << ", " << TorchThreads()
-            << " threads, state in " << state_dir << ", " << *recovered << " jobs recovered"
+            << " threads, " << kAllocator << ", state in " << state_dir << ", " << *recovered << " jobs recovered"
             << std::endl;
 
   int signal_number = 0;

@@ -309,15 +309,18 @@ void Scheduler::Finished(const std::shared_ptr<ActiveJob>& job, const absl::Stat
   }
   std::cerr << "job id=" << job->id << " outcome=" << (job->requeued ? "requeued" : Outcome(status))
             << (status.ok() ? "" : absl::StrCat(" error=\"", status.message(), "\"")) << std::endl;
-  absl::MutexLock lock(&mu_);
-  auto it = running_.find(job->id);
-  if (it != running_.end()) {
-    finished_threads_.push_back(std::move(it->second.thread));
-    running_.erase(it);  // the memory reservation goes with it
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = running_.find(job->id);
+    if (it != running_.end()) {
+      finished_threads_.push_back(std::move(it->second.thread));
+      running_.erase(it);  // the memory reservation goes with it
+    }
+    if (!job->requeued || draining_) jobs_.erase(job->id);
+    ScheduleLocked();
+    UpdateGaugesLocked();
   }
-  if (!job->requeued || draining_) jobs_.erase(job->id);
-  ScheduleLocked();
-  UpdateGaugesLocked();
+  if (options_.release_memory) options_.release_memory();
 }
 
 void Scheduler::UpdateGaugesLocked() {

@@ -35,6 +35,9 @@ struct SchedulerOptions {
   int64_t max_pixels = 4096LL * 4096LL;
   // Resolves a stored job's spec again after a restart.
   std::function<absl::StatusOr<ResolvedJob>(const v1::JobSpec&)> resolve;
+  // Called once a job has ended and freed its memory: hands the allocator's free pages back to
+  // the system (tcmalloc keeps a finished job's pages otherwise). Empty: nothing.
+  std::function<void()> release_memory;
 };
 
 class Scheduler {
