@@ -127,9 +127,6 @@ std::string DefaultStateDir() {
 
 #ifdef DEPTHD_TCMALLOC
 constexpr const char* kAllocator = "tcmalloc";
-// A job's frames and predictions go back to tcmalloc's page heap when it ends; without this
-// they would reach the system only slowly, and RSS would read as if the job were still there.
-void ReleaseFreeMemory() { MallocExtension_ReleaseFreeMemory(); }
 #else
 constexpr const char* kAllocator = "glibc malloc";
 #endif
@@ -271,7 +268,9 @@ int main(int argc, char** argv) {
   scheduler_options.sync_uploads = absl::GetFlag(FLAGS_sync_uploads);
   scheduler_options.max_pixels = limits.job.max_pixels;
 #ifdef DEPTHD_TCMALLOC
-  scheduler_options.release_memory = ReleaseFreeMemory;
+  // A job's frames and predictions go back to tcmalloc's page heap when it ends; without this
+  // they would reach the system only slowly, and RSS would read as if the job were still there.
+  scheduler_options.release_memory = MallocExtension_ReleaseFreeMemory;
 #endif
   scheduler_options.resolve = [&](const v1::JobSpec& spec) {
     return server::ResolveJobSpec(spec, info, limits.job, limits.defaults);
