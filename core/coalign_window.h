@@ -35,7 +35,7 @@ struct WindowOptions {
 
 struct WindowStats {
   int solves = 0;
-  int iterations = 0;    // solver iterations over all solves
+  int iterations = 0;     // solver iterations over all solves
   bool converged = true;  // every solve converged
   double last_loss = 0.0;
 };
@@ -43,7 +43,8 @@ struct WindowStats {
 class WindowedCoalignment {
  public:
   // snippet_lengths: per group.
-  WindowedCoalignment(int height, int width, std::vector<int> snippet_lengths, WindowOptions options);
+  WindowedCoalignment(int height, int width, std::vector<int> snippet_lengths,
+                      WindowOptions options);
   ~WindowedCoalignment();
 
   // A snippet's prediction: snippet_lengths[group] planes of height x width floats, rows
@@ -73,10 +74,13 @@ class WindowedCoalignment {
   const int height_, width_;
   const std::vector<int> lengths_;
   const WindowOptions options_;
-  std::vector<int> rows_, cols_;  // sampled coordinates
+  std::vector<int> rows_, cols_;                                      // sampled coordinates
   std::map<std::pair<int, int>, std::unique_ptr<Snippet>> snippets_;  // by (last frame, group)
-  std::map<int, Accumulator> frames_;  // frames not yet final
-  float min_value_;                    // smallest prediction so far (the reference's offset)
+  std::map<int, Accumulator> frames_;                                 // frames not yet final
+  // Smallest prediction so far: the offset m of the solver's coordinates x - m. The whole-video
+  // solve uses the video's minimum; when a stream's minimum keeps falling the windows drift
+  // (docs/benchmarks.md says why a fixed offset is no cure).
+  float min_value_;
   int solved_through_ = -1;
   int next_final_ = 0;
   std::vector<int> added_;  // per group: snippets added so far
