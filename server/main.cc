@@ -318,8 +318,8 @@ int main(int argc, char** argv) {
             << (auth ? ", tokens)" : ")") << ", metrics on " << absl::GetFlag(FLAGS_metrics_listen)
             << ", model " << info.contract.name << " (sha256 " << digest->substr(0, 12) << ") on "
             << DeviceName(info.device) << "/" << DTypeName(info.dtype) << ", " << TorchThreads()
-            << " threads, " << kAllocator << ", state in " << state_dir << ", " << *recovered << " jobs recovered"
-            << std::endl;
+            << " threads, " << kAllocator << ", state in " << state_dir << ", " << *recovered
+            << " jobs recovered" << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
